@@ -1,0 +1,98 @@
+# ShopMate: `make run` to chat, `make test` to check everything. `make help` lists all.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export RASA_TELEMETRY_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# First interpreter of the wanted version that really runs (pyenv shims may not).
+find_python = $(shell for p in $(HOME)/.pyenv/versions/$(1).*/bin/python python$(1); do \
+  "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(comma),$(1))))' 2>/dev/null \
+  && { command -v "$$p"; break; }; done)
+comma := ,
+PY310 ?= $(call find_python,3.10)
+PY311 ?= $(call find_python,3.11)
+RASA_VENV := .venv-rasa
+ACTIONS_VENV := .venv-actions
+RASA := $(RASA_VENV)/bin/rasa
+PY := $(ACTIONS_VENV)/bin/python
+NLU_DATA := data/nlu data/stories data/rules
+TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
+
+.PHONY: help install install-browser env train run shell test lint typecheck validate \
+        unit integration rasa-test bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(RASA_VENV)/.installed: requirements.txt
+	@test -n "$(PY310)" || { echo "Python 3.10 not found (pyenv install 3.10 or apt install python3.10)"; exit 1; }
+	$(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install -q --upgrade "pip<25" "setuptools<71" wheel
+	$(RASA_VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(ACTIONS_VENV)/.installed: actions/requirements.txt tests/requirements.txt
+	@test -n "$(PY311)" || { echo "Python 3.11 not found"; exit 1; }
+	$(PY311) -m venv $(ACTIONS_VENV)
+	$(ACTIONS_VENV)/bin/pip install -q --upgrade pip
+	$(ACTIONS_VENV)/bin/pip install -q -r actions/requirements.txt -r tests/requirements.txt
+	touch $@
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed web/node_modules/.installed ## Build both runtimes and the widget's JS
+	@echo "runtimes ready: $(RASA_VENV) (Rasa, Python 3.10), $(ACTIONS_VENV) (actions, Python 3.11)"
+
+install-browser: ## Install Debian's Chromium for the browser tests (needs root)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+env: ## Create .env with random secrets if it does not exist
+	@scripts/ensure_env.sh
+
+train: $(RASA_VENV)/.installed ## Train a model if none is newer than the training data
+	@latest=$$(ls -t models/*.tar.gz 2>/dev/null | head -n 1); \
+	if [ -z "$$latest" ] || [ -n "$$(find $(TRAINING_INPUTS) -type f -newer "$$latest" 2>/dev/null | head -n 1)" ]; then \
+	  $(RASA) train --domain domain --data $(NLU_DATA) --config config.yml --out models --fixed-model-name shopmate; \
+	else echo "model $$latest is up to date"; fi
+
+run: install env train ## Install, train if needed, start everything; page on http://127.0.0.1:8080
+	@scripts/run.sh
+
+shell: env ## Chat in the terminal (start `make run` first, or the action server)
+	@set -a; . ./.env; set +a; $(RASA) shell --model models --endpoints endpoints.yml
+
+lint: $(ACTIONS_VENV)/.installed ## ruff lint and format check
+	$(ACTIONS_VENV)/bin/ruff check .
+	$(ACTIONS_VENV)/bin/ruff format --check .
+
+typecheck: $(ACTIONS_VENV)/.installed ## mypy on the action server
+	$(ACTIONS_VENV)/bin/mypy actions
+
+validate: $(RASA_VENV)/.installed ## rasa data validate, warnings are errors
+	$(RASA) data validate --domain domain --data $(NLU_DATA) --config config.yml --fail-on-warnings
+
+rasa-test: train ## rasa test on tests/test_stories.yml, prediction errors fail
+	$(RASA) test core --model models --stories tests/test_stories.yml \
+	  --fail-on-prediction-errors --out results/core
+
+unit: $(ACTIONS_VENV)/.installed ## pytest without the slow end-to-end tests
+	$(PY) -m pytest -m "not e2e"
+
+integration: install install-browser train ## pytest end-to-end: real Rasa, action server, browser
+	$(PY) -m pytest -m e2e
+
+test: install install-browser lint typecheck validate train rasa-test ## Everything CI runs
+	$(PY) -m pytest
+
+bench: install train ## Latency against a stock `rasa init` bot; writes results to var/bench
+	$(PY) scripts/bench_spine.py
+
+clean: ## Remove trained models, results and var/ (keeps the venvs)
+	rm -rf models/*.tar.gz results var
+
+print-%:
+	@echo '$($*)'

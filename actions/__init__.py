@@ -1,0 +1,1 @@
+"""ShopMate action server package. rasa-sdk imports every submodule it finds here."""

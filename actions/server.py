@@ -1,0 +1,78 @@
+"""Run the action server: rasa-sdk's app, hardened for a shop.
+
+Compared with ``python -m rasa_sdk`` this binds to 127.0.0.1 by default, checks the
+shared token Rasa sends (``?token=`` from endpoints.yml) when ACTION_SERVER_TOKEN is
+set, and answers errors without echoing the request (rasa-sdk's own 500 handler
+returns the whole tracker, personal data included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+
+from rasa_sdk.endpoint import create_app
+from rasa_sdk.executor import ActionExecutor
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse, json
+
+from actions.settings import Settings, get_settings
+
+logger = logging.getLogger("actions.server")
+
+ACTIONS_PACKAGE = "actions"
+
+
+def token_is_valid(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
+
+
+def build_app(settings: Settings | None = None, executor: ActionExecutor | None = None) -> Sanic:
+    settings = settings or get_settings()
+    if executor is None:
+        executor = ActionExecutor()
+        executor.register_package(ACTIONS_PACKAGE)
+    # Rasa calls the action server server-to-server: no browser origin needs CORS.
+    app = create_app(executor, cors_origins=None)
+    app.config.ACCESS_LOG = False  # access lines would carry the token query string
+
+    async def safe_error(request: Request, exception: Exception) -> HTTPResponse:
+        logger.error(
+            "action server error on %s: %s", request.path, type(exception).__name__,
+            exc_info=settings.log_level == "DEBUG",
+        )
+        return json({"error": "internal error"}, status=500)
+
+    # Replaces rasa-sdk's handler for Exception, which echoes the request body.
+    app.error_handler.add(Exception, safe_error)
+
+    if settings.action_server_token:
+
+        @app.on_request
+        async def require_token(request: Request) -> HTTPResponse | None:
+            if request.path == "/health":
+                return None
+            if not token_is_valid(settings.action_server_token, request.args.get("token")):
+                return json({"error": "unauthorized"}, status=401)
+            return None
+
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description="ShopMate action server")
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    args = parser.parse_args()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = build_app(settings)
+    logger.info("action server on http://%s:%s", args.host, args.port)
+    app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The one place the action server reads its environment.
+
+Every value has a safe default, so a fresh checkout runs without configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(_env(name, str(default)))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Action server configuration, read from the environment."""
+
+    # Address the action server listens on; 127.0.0.1 keeps it off the network.
+    host: str = field(default_factory=lambda: _env("ACTION_SERVER_HOST", "127.0.0.1"))
+    port: int = field(default_factory=lambda: int(_env("ACTION_SERVER_PORT", "5055")))
+    # Shared secret Rasa sends as ?token=...; empty disables the check.
+    action_server_token: str = field(default_factory=lambda: _env("ACTION_SERVER_TOKEN", ""))
+    knowledge_dir: Path = field(
+        default_factory=lambda: Path(
+            _env("KNOWLEDGE_DIR", str(PROJECT_ROOT / "data" / "knowledge"))
+        )
+    )
+    # Lowest BM25 score at which a knowledge article counts as an answer.
+    faq_min_score: float = field(default_factory=lambda: _env_float("FAQ_MIN_SCORE", 3.0))
+    default_language: str = field(default_factory=lambda: _env("DEFAULT_LANGUAGE", "zh"))
+    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+
+
+def get_settings() -> Settings:
+    """Read the environment now (tests set variables, then call this)."""
+    return Settings()

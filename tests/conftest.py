@@ -1,0 +1,102 @@
+"""Shared fixtures: trackers, dispatcher, the merged domain and the NLU data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+TrackerBuilder = Callable[..., Tracker]
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture
+def tracker_for() -> TrackerBuilder:
+    """Build a tracker whose latest user message is `text`, in `language` unless told."""
+
+    def build(
+        text: str = "",
+        intent: str = "ask_faq",
+        language: str | None = "zh",
+        slots: dict[str, Any] | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        events: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+        sender_id: str = "test-shopper",
+    ) -> Tracker:
+        latest_message = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 1.0},
+            "entities": entities or [],
+            "metadata": metadata or {},
+        }
+        return Tracker(
+            sender_id=sender_id,
+            slots={"language": language, **(slots or {})},
+            latest_message=latest_message,
+            events=events or [],
+            paused=False,
+            followup_action=None,
+            active_loop={},
+            latest_action_name="action_listen",
+        )
+
+    return build
+
+
+def load_domain() -> dict[str, Any]:
+    """The domain/ directory merged into one dict, as Rasa merges it."""
+    merged: dict[str, Any] = {"intents": [], "entities": [], "slots": {}, "responses": {}}
+    merged["actions"] = []
+    for path in sorted((PROJECT_ROOT / "domain").glob("*.yml")):
+        part = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for key in ("intents", "entities", "actions"):
+            merged[key].extend(part.get(key, []))
+        for key in ("slots", "responses"):
+            merged[key].update(part.get(key, {}))
+        if "session_config" in part:
+            merged["session_config"] = part["session_config"]
+    return merged
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    return load_domain()
+
+
+def load_nlu_examples() -> dict[str, list[str]]:
+    """Every NLU training example, by intent."""
+    examples: dict[str, list[str]] = {}
+    for path in sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+            if "intent" not in block:
+                continue
+            lines = [line[2:].strip() for line in block["examples"].splitlines() if line.strip()]
+            examples.setdefault(block["intent"], []).extend(lines)
+    return examples
+
+
+@pytest.fixture(scope="session")
+def nlu_examples() -> dict[str, list[str]]:
+    return load_nlu_examples()
+
+
+def response_texts(domain: dict[str, Any], name: str, language: str) -> list[str]:
+    """The texts of response `name` for the given language slot value."""
+    texts = []
+    for variation in domain["responses"][name]:
+        conditions = variation.get("condition", [])
+        if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
+            texts.append(variation["text"])
+    return texts

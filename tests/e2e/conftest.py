@@ -1,0 +1,176 @@
+"""Start ShopMate as real processes: the action server and Rasa with the trained model.
+
+Both run on free ports with their own SQLite tracker file, so the tests never touch
+a `make run` that may be up on the default ports.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import PROJECT_ROOT
+
+RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+ACTIONS_PYTHON = PROJECT_ROOT / ".venv-actions" / "bin" / "python"
+STARTUP_SECONDS = 240
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ShopMate:
+    """Handles to a running ShopMate: REST channel, HTTP API, action server."""
+
+    rasa_url: str
+    action_url: str
+    auth_token: str
+    action_token: str
+    tracker_db: Path
+    logs: list[Path] = field(default_factory=list)
+
+    def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
+        """Send one message over the REST channel; return the bot's messages."""
+        body: dict[str, Any] = {"sender": sender, "message": text}
+        if metadata is not None:
+            body["metadata"] = metadata
+        reply = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+        reply.raise_for_status()
+        return list(reply.json())
+
+    def texts(self, sender: str, text: str) -> list[str]:
+        return [message.get("text", "") for message in self.say(sender, text)]
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        reply = requests.get(
+            f"{self.rasa_url}/conversations/{sender}/tracker",
+            params={"token": self.auth_token},
+            timeout=30,
+        )
+        reply.raise_for_status()
+        return dict(reply.json())
+
+    def parse(self, text: str) -> dict[str, Any]:
+        reply = requests.post(
+            f"{self.rasa_url}/model/parse",
+            params={"token": self.auth_token},
+            json={"text": text},
+            timeout=30,
+        )
+        reply.raise_for_status()
+        return dict(reply.json())
+
+    def bot_actions(self, sender: str) -> list[str]:
+        """Names of the actions the bot ran, in order, without action_listen."""
+        return [
+            event["name"]
+            for event in self.tracker(sender)["events"]
+            if event["event"] == "action" and event["name"] != "action_listen"
+        ]
+
+
+def _wait_until_up(url: str, processes: list[subprocess.Popen[bytes]], logs: list[Path]) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                tails = "\n".join(log.read_text(errors="replace")[-3000:] for log in logs)
+                pytest.fail(f"a ShopMate process exited early:\n{tails}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    pytest.fail(f"ShopMate did not come up within {STARTUP_SECONDS}s")
+
+
+@pytest.fixture(scope="session")
+def shopmate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopMate]:
+    if not list((PROJECT_ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make train` first")
+    workdir = tmp_path_factory.mktemp("shopmate")
+    rasa_port, action_port = free_port(), free_port()
+    auth_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f"""
+action_endpoint:
+  url: "http://127.0.0.1:{action_port}/webhook"
+  token: "{action_token}"
+tracker_store:
+  type: addons.stores.EnvTrackerStore
+lock_store:
+  type: addons.stores.EnvLockStore
+""",
+        encoding="utf-8",
+    )
+    tracker_db = workdir / "tracker.db"
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TRACKER_SQLITE_PATH": str(tracker_db),
+        "ACTION_SERVER_TOKEN": action_token,
+    }
+    env.pop("TRACKER_DB_URL", None)
+    env.pop("REDIS_URL", None)
+    logs = [workdir / "actions.log", workdir / "rasa.log"]
+    action_server = subprocess.Popen(
+        [str(ACTIONS_PYTHON), "-m", "actions.server", "--port", str(action_port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=logs[0].open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    rasa = subprocess.Popen(
+        [
+            str(RASA_BIN), "run", "--enable-api", "--auth-token", auth_token,
+            "--interface", "127.0.0.1", "--port", str(rasa_port), "--model", "models",
+            "--endpoints", str(endpoints), "--credentials", "credentials.yml",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=logs[1].open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    processes = [action_server, rasa]
+    try:
+        _wait_until_up(f"http://127.0.0.1:{action_port}/health", processes, logs)
+        _wait_until_up(f"http://127.0.0.1:{rasa_port}/status?token={auth_token}", processes, logs)
+        yield ShopMate(
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            action_url=f"http://127.0.0.1:{action_port}",
+            auth_token=auth_token,
+            action_token=action_token,
+            tracker_db=tracker_db,
+            logs=logs,
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture
+def sender() -> str:
+    """A fresh conversation id per test."""
+    return f"e2e-{secrets.token_hex(6)}"

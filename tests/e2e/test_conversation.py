@@ -1,0 +1,152 @@
+"""Conversations over the REST channel with the trained model and the action server."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import response_texts
+from tests.e2e.conftest import ShopMate
+
+pytestmark = pytest.mark.e2e
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_chinese_conversation(shopmate: ShopMate, sender: str, domain: dict[str, Any]) -> None:
+    assert shopmate.texts(sender, "你好") == response_texts(domain, "utter_greet", "zh")
+    answer = shopmate.texts(sender, "买多少钱可以包邮？")
+    assert len(answer) == 1
+    assert "99" in answer[0]
+    assert "《运费与包邮》" in answer[0] or "《" in answer[0]
+    assert shopmate.texts(sender, "好的，谢谢") == response_texts(
+        domain, "utter_you_are_welcome", "zh"
+    )
+    assert shopmate.texts(sender, "拜拜") == response_texts(domain, "utter_goodbye", "zh")
+    assert shopmate.bot_actions(sender)[-4:] == [
+        "utter_greet", "action_answer_faq", "utter_you_are_welcome", "utter_goodbye",
+    ]
+
+
+def test_english_conversation(shopmate: ShopMate, sender: str, domain: dict[str, Any]) -> None:
+    assert shopmate.texts(sender, "hello there") == response_texts(domain, "utter_greet", "en")
+    answer = shopmate.texts(sender, "How long does a refund take?")
+    assert len(answer) == 1
+    assert "working days" in answer[0]
+    assert "(Source:" in answer[0]
+    assert shopmate.texts(sender, "are you a bot?") == response_texts(domain, "utter_iamabot", "en")
+    assert shopmate.texts(sender, "I want to talk to a human") == response_texts(
+        domain, "utter_handoff", "en"
+    )
+
+
+def test_shopper_switching_language_gets_answers_in_the_new_one(
+    shopmate: ShopMate, sender: str, domain: dict[str, Any]
+) -> None:
+    assert shopmate.texts(sender, "你好") == response_texts(domain, "utter_greet", "zh")
+    answer = shopmate.texts(sender, "what is your return policy?")
+    assert "7" in answer[0]
+    assert not HAN.search(answer[0])
+    assert shopmate.tracker(sender)["slots"]["language"] == "en"
+    assert shopmate.texts(sender, "谢谢你") == response_texts(domain, "utter_you_are_welcome", "zh")
+    assert shopmate.tracker(sender)["slots"]["language"] == "zh"
+
+
+def test_message_without_words_keeps_the_conversation_language(
+    shopmate: ShopMate, sender: str
+) -> None:
+    shopmate.texts(sender, "hi")
+    replies = shopmate.texts(sender, "A1234567")
+    assert replies
+    assert all(not HAN.search(text) for text in replies)
+    assert shopmate.tracker(sender)["slots"]["language"] == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("请问 invoice 可以开吗", "ask_faq"),
+        ("退货的policy是怎样的", "ask_faq"),
+        ("我想找human客服聊聊", "request_human"),
+        ("thanks 谢谢你", "thank"),
+    ],
+)
+def test_mixed_chinese_english_messages_parse(shopmate: ShopMate, text: str, intent: str) -> None:
+    parsed = shopmate.parse(text)
+    assert parsed["intent"]["name"] == intent
+    languages = [e["value"] for e in parsed["entities"] if e["entity"] == "language"]
+    assert languages == ["zh"]
+
+
+@pytest.mark.parametrize("text", ["iPhone 15 的手机壳有红色吗", "我要退这个order"])
+def test_mixed_product_and_order_messages_parse_as_chinese(shopmate: ShopMate, text: str) -> None:
+    parsed = shopmate.parse(text)
+    assert parsed["text"] == text
+    assert parsed["intent"]["name"]
+    assert [e["value"] for e in parsed["entities"] if e["entity"] == "language"] == ["zh"]
+
+
+def test_two_misunderstandings_in_a_row_offer_a_person(
+    shopmate: ShopMate, sender: str, domain: dict[str, Any]
+) -> None:
+    shopmate.texts(sender, "你好")
+    assert shopmate.texts(sender, "/nlu_fallback") == response_texts(
+        domain, "utter_ask_rephrase", "zh"
+    )
+    offer = shopmate.say(sender, "/nlu_fallback")
+    assert offer[0]["text"] == response_texts(domain, "utter_offer_human", "zh")[0]
+    assert [b["payload"] for b in offer[0]["buttons"]] == ["/affirm", "/deny"]
+    assert shopmate.texts(sender, "好的") == response_texts(domain, "utter_handoff", "zh")
+
+
+def test_unanswerable_policy_question_admits_it(
+    shopmate: ShopMate, sender: str, domain: dict[str, Any]
+) -> None:
+    shopmate.texts(sender, "hello")
+    replies = shopmate.say(sender, "what is your policy on drone deliveries to the moon")
+    texts = [reply.get("text") for reply in replies]
+    assert texts in (
+        response_texts(domain, "utter_faq_not_found", "en"),
+        response_texts(domain, "utter_out_of_scope", "en"),
+    )
+
+
+def test_conversation_is_kept_in_the_sqlite_tracker_store(shopmate: ShopMate, sender: str) -> None:
+    shopmate.texts(sender, "你好")
+    with sqlite3.connect(shopmate.tracker_db) as db:
+        rows = db.execute(
+            "SELECT type_name FROM events WHERE sender_id = ?", (sender,)
+        ).fetchall()
+    assert ("user",) in rows
+    assert ("slot",) in rows
+
+
+def test_action_server_refuses_calls_without_the_shared_token(shopmate: ShopMate) -> None:
+    assert requests.get(f"{shopmate.action_url}/health", timeout=5).status_code == 200
+    call = {"next_action": "action_answer_faq", "sender_id": "x", "tracker": {}, "domain": {}}
+    assert requests.post(f"{shopmate.action_url}/webhook", json=call, timeout=5).status_code == 401
+    wrong = requests.post(
+        f"{shopmate.action_url}/webhook", params={"token": "guess"}, json=call, timeout=5
+    )
+    assert wrong.status_code == 401
+
+
+def test_action_server_errors_do_not_echo_personal_data(shopmate: ShopMate) -> None:
+    call = {
+        "next_action": "action_answer_faq",
+        "sender_id": "x",
+        "tracker": {"sender_id": "x", "latest_message": {"text": "我的电话 13812345678"}},
+        "domain": "not a domain",
+    }
+    reply = requests.post(
+        f"{shopmate.action_url}/webhook",
+        params={"token": shopmate.action_token},
+        json=call,
+        timeout=10,
+    )
+    assert reply.status_code >= 400
+    assert "13812345678" not in reply.text
