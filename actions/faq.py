@@ -47,5 +47,7 @@ class ActionAnswerFaq(Action):
         if article is None:
             dispatcher.utter_message(response="utter_faq_not_found")
             return []
-        dispatcher.utter_message(response="utter_faq_answer", answer=article.body, title=article.title)
+        dispatcher.utter_message(
+            response="utter_faq_answer", answer=article.body, title=article.title
+        )
         return []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
+from typing import Any
 
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
@@ -28,7 +29,9 @@ def token_is_valid(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
 
 
-def build_app(settings: Settings | None = None, executor: ActionExecutor | None = None) -> Sanic:
+def build_app(
+    settings: Settings | None = None, executor: ActionExecutor | None = None
+) -> Sanic[Any, Any]:
     settings = settings or get_settings()
     if executor is None:
         executor = ActionExecutor()
@@ -37,15 +40,14 @@ def build_app(settings: Settings | None = None, executor: ActionExecutor | None 
     app = create_app(executor, cors_origins=None)
     app.config.ACCESS_LOG = False  # access lines would carry the token query string
 
-    async def safe_error(request: Request, exception: Exception) -> HTTPResponse:
-        logger.error(
-            "action server error on %s: %s", request.path, type(exception).__name__,
-            exc_info=settings.log_level == "DEBUG",
-        )
-        return json({"error": "internal error"}, status=500)
-
-    # Replaces rasa-sdk's handler for Exception, which echoes the request body.
-    app.error_handler.add(Exception, safe_error)
+    @app.on_response
+    async def hide_error_details(request: Request, response: HTTPResponse) -> HTTPResponse | None:
+        # rasa-sdk's own 500 handler echoes the request body (the whole tracker,
+        # personal data included): replace it with a bare message.
+        if response.status >= 500:
+            logger.error("action server error %s on %s", response.status, request.path)
+            return json({"error": "internal error"}, status=response.status)
+        return None
 
     if settings.action_server_token:
 

@@ -6,7 +6,7 @@ mapped from, so responses switch language on the very message that switched.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -29,23 +29,21 @@ from addons.language import detect_language
 LANGUAGE_ENTITY = "language"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class LanguageDetector(GraphComponent):
     """Adds the detected message language as an entity."""
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageDetector":
+    ) -> LanguageDetector:
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT)
             language = detect_language(text) if text else None
@@ -59,5 +57,5 @@ class LanguageDetector(GraphComponent):
                 ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
                 EXTRACTOR: self.__class__.__name__,
             }
-            message.set(ENTITIES, message.get(ENTITIES, []) + [entity], add_to_output=True)
+            message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
         return messages

@@ -63,7 +63,9 @@ class EnvTrackerStore(TrackerStore):
     ) -> SQLTrackerStore:
         url = os.environ.get("TRACKER_DB_URL")
         if url:
-            return SQLTrackerStore(domain=domain, event_broker=event_broker, **sql_store_kwargs(url))
+            return SQLTrackerStore(
+                domain=domain, event_broker=event_broker, **sql_store_kwargs(url)
+            )
         path = Path(os.environ.get("TRACKER_SQLITE_PATH", DEFAULT_TRACKER_SQLITE_PATH))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SQLTrackerStore(

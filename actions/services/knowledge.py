@@ -69,9 +69,7 @@ def load_articles(directory: Path) -> dict[str, list[Article]]:
     articles: dict[str, list[Article]] = {}
     for language in LANGUAGES:
         folder = directory / language
-        articles[language] = [
-            parse_article(path, language) for path in sorted(folder.glob("*.md"))
-        ]
+        articles[language] = [parse_article(path, language) for path in sorted(folder.glob("*.md"))]
     if not any(articles.values()):
         raise KnowledgeBaseError(f"no articles under {directory}")
     return articles
@@ -91,7 +89,7 @@ class _LanguageIndex:
         documents, scores = self.retriever.retrieve([terms], k=k, show_progress=False)
         return [
             ScoredArticle(self.articles[int(doc)], float(score))
-            for doc, score in zip(documents[0], scores[0])
+            for doc, score in zip(documents[0], scores[0], strict=True)
             if score > 0
         ]
 

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 _WORD = re.compile(r"\w", re.UNICODE)
 _LATIN = re.compile(r"^[a-z]+$")
@@ -20,16 +21,16 @@ STOPWORDS = frozenset(
     a an the is are was were be been am do does did to of in on at for with by from and or
     i me my we our you your it its this that these those what which how when where who can
     could would should will shall may might please there here have has had if so as about
-    的 了 吗 呢 吧 啊 呀 么 嘛 是 我 你 您 他 她 它 们 这 那 个 有 在 和 与 就 都 也 要 想 请问 请 一下
-    怎么 什么 多少 可以 能 会 吗 亲
-    """.split()
+    的 了 吗 呢 吧 啊 呀 么 嘛 是 我 你 您 他 她 它 们 这 那 个
+    有 在 和 与 就 都 也 要 想 请问 请 一下 怎么 什么 多少 可以 能 会 亲
+    """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
 
 
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba() -> Any:
     """Import jieba and build its dictionary once (about a second), thread-safely."""
     global _jieba_ready
     import jieba

@@ -28,7 +28,10 @@ def test_chinese_conversation(shopmate: ShopMate, sender: str, domain: dict[str,
     )
     assert shopmate.texts(sender, "拜拜") == response_texts(domain, "utter_goodbye", "zh")
     assert shopmate.bot_actions(sender)[-4:] == [
-        "utter_greet", "action_answer_faq", "utter_you_are_welcome", "utter_goodbye",
+        "utter_greet",
+        "action_answer_faq",
+        "utter_you_are_welcome",
+        "utter_goodbye",
     ]
 
 
@@ -118,9 +121,7 @@ def test_unanswerable_policy_question_admits_it(
 def test_conversation_is_kept_in_the_sqlite_tracker_store(shopmate: ShopMate, sender: str) -> None:
     shopmate.texts(sender, "你好")
     with sqlite3.connect(shopmate.tracker_db) as db:
-        rows = db.execute(
-            "SELECT type_name FROM events WHERE sender_id = ?", (sender,)
-        ).fetchall()
+        rows = db.execute("SELECT type_name FROM events WHERE sender_id = ?", (sender,)).fetchall()
     assert ("user",) in rows
     assert ("slot",) in rows
 

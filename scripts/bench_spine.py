@@ -1,0 +1,310 @@
+"""Turn latency of ShopMate against a stock `rasa init` bot, measured in the same run.
+
+Usage: .venv-actions/bin/python scripts/bench_spine.py [--turns 200] [--concurrency 20]
+
+Both bots run with the same Rasa version over the REST channel on this machine.
+Turns alternate between the two bots so background noise hits both alike. Writes
+var/bench/spine.json and prints a markdown table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"
+ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}
+
+STOCK_MESSAGES = ["hello", "I am feeling great", "are you a bot?", "bye", "hi", "not good"]
+SHOPMATE_MESSAGES = [
+    "你好",
+    "买多少钱可以包邮？",
+    "hello",
+    "How long does a refund take?",
+    "你是机器人吗",
+    "can I pay with Alipay?",
+    "谢谢",
+    "bye",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    pids = [pid]
+    children = subprocess.run(
+        ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    pids += [int(p) for p in children]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            continue
+    return total / 1024
+
+
+@dataclass
+class Bot:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    messages: list[str]
+
+    def turn(self, sender: str, text: str) -> float:
+        start = time.perf_counter()
+        reply = requests.post(
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text},
+            timeout=60,
+        )
+        elapsed = time.perf_counter() - start
+        reply.raise_for_status()
+        if not reply.json():
+            raise RuntimeError(f"{self.name}: no reply to {text!r}")
+        return elapsed
+
+
+def wait_up(url: str, process: subprocess.Popen[bytes], seconds: int = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start_rasa(
+    model: Path, cwd: Path, port: int, endpoints: Path | None, log: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    command = [
+        str(RASA),
+        "run",
+        "--enable-api",
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--model",
+        str(model),
+    ]
+    if endpoints:
+        command += ["--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 95) * 1000, 1),
+        "mean_ms": round(statistics.fmean(latencies) * 1000, 1),
+    }
+
+
+def sequential(bots: list[Bot], turns: int) -> dict[str, dict[str, float]]:
+    latencies: dict[str, list[float]] = {bot.name: [] for bot in bots}
+    senders = {bot.name: f"bench-{secrets.token_hex(4)}" for bot in bots}
+    for bot in bots:  # warm-up: first turns load lazy parts
+        for text in bot.messages[:3]:
+            bot.turn(f"warmup-{bot.name}", text)
+    for i in range(turns):
+        for bot in bots:
+            text = bot.messages[i % len(bot.messages)]
+            latencies[bot.name].append(bot.turn(senders[bot.name], text))
+    return {name: summary(values) for name, values in latencies.items()}
+
+
+def concurrent(bot: Bot, conversations: int, turns_each: int) -> dict[str, float]:
+    def conversation(n: int) -> list[float]:
+        sender = f"load-{n}-{secrets.token_hex(3)}"
+        return [
+            bot.turn(sender, bot.messages[(n + t) % len(bot.messages)]) for t in range(turns_each)
+        ]
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=conversations) as pool:
+        results = list(pool.map(conversation, range(conversations)))
+    wall = time.perf_counter() - start
+    latencies = [x for r in results for x in r]
+    return {**summary(latencies), "turns_per_s": round(len(latencies) / wall, 1)}
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        command, cwd=cwd, env=ENV, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--turns-each", type=int, default=10)
+    parser.add_argument(
+        "--skip-training",
+        action="store_true",
+        help="reuse models/ instead of timing a fresh training",
+    )
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="shopmate-bench-"))
+    results: dict[str, Any] = {
+        "machine": f"{platform.node()} {os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        init_dir = work / "initbot"
+        print("training the stock `rasa init` bot...", flush=True)
+        results["train_stock_s"] = round(
+            timed([str(RASA), "init", "--no-prompt", "--init-dir", str(init_dir)], work), 1
+        )
+        model_dir = ROOT / "models"
+        if not args.skip_training:
+            print("training ShopMate from scratch...", flush=True)
+            model_dir = work / "shopmate-models"
+            results["train_shopmate_s"] = round(
+                timed(
+                    [
+                        str(RASA),
+                        "train",
+                        "--domain",
+                        "domain",
+                        "--data",
+                        "data/nlu",
+                        "data/stories",
+                        "data/rules",
+                        "--config",
+                        "config.yml",
+                        "--out",
+                        str(model_dir),
+                        "--force",
+                    ],
+                    ROOT,
+                ),
+                1,
+            )
+
+        stock_port, rasa_port, action_port = free_port(), free_port(), free_port()
+        token = secrets.token_urlsafe(16)
+        endpoints = work / "endpoints.yml"
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+            f'  token: "{token}"\n'
+            "tracker_store:\n  type: addons.stores.EnvTrackerStore\n"
+            "lock_store:\n  type: addons.stores.EnvLockStore\n"
+        )
+        env = {**ENV, "ACTION_SERVER_TOKEN": token, "TRACKER_SQLITE_PATH": str(work / "tracker.db")}
+        actions = subprocess.Popen(
+            [str(ACTIONS_PYTHON), "-m", "actions.server", "--port", str(action_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=(work / "actions.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        stock = start_rasa(init_dir / "models", init_dir, stock_port, None, work / "stock.log", ENV)
+        shopmate = start_rasa(model_dir, ROOT, rasa_port, endpoints, work / "rasa.log", env)
+        processes += [actions, stock, shopmate]
+        wait_up(f"http://127.0.0.1:{action_port}/health", actions)
+        wait_up(f"http://127.0.0.1:{stock_port}/status", stock)
+        wait_up(f"http://127.0.0.1:{rasa_port}/status", shopmate)
+
+        bots = [
+            Bot("stock", f"http://127.0.0.1:{stock_port}", stock, STOCK_MESSAGES),
+            Bot("shopmate", f"http://127.0.0.1:{rasa_port}", shopmate, SHOPMATE_MESSAGES),
+        ]
+        print(f"{args.turns} sequential turns per bot...", flush=True)
+        results["sequential"] = sequential(bots, args.turns)
+        print(f"{args.concurrency} concurrent conversations per bot...", flush=True)
+        results["concurrent"] = {
+            bot.name: concurrent(bot, args.concurrency, args.turns_each) for bot in bots
+        }
+        results["rss_mb"] = {
+            "stock_rasa": round(rss_mb(stock.pid)),
+            "shopmate_rasa": round(rss_mb(shopmate.pid)),
+            "shopmate_actions": round(rss_mb(actions.pid)),
+        }
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    seq, conc = results["sequential"], results["concurrent"]
+    results["ratios"] = {
+        "sequential_p50": round(seq["shopmate"]["p50_ms"] / seq["stock"]["p50_ms"], 2),
+        "sequential_p95": round(seq["shopmate"]["p95_ms"] / seq["stock"]["p95_ms"], 2),
+        "concurrent_throughput": round(
+            conc["shopmate"]["turns_per_s"] / conc["stock"]["turns_per_s"], 2
+        ),
+    }
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spine.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    print()
+    print("| measure | stock `rasa init` | ShopMate | ratio |")
+    print("|---|---|---|---|")
+    for key in ("p50_ms", "p95_ms"):
+        print(
+            f"| {args.turns} sequential turns, {key} | {seq['stock'][key]} | "
+            f"{seq['shopmate'][key]} | {round(seq['shopmate'][key] / seq['stock'][key], 2)} |"
+        )
+    print(
+        f"| {args.concurrency} concurrent, turns/s | {conc['stock']['turns_per_s']} | "
+        f"{conc['shopmate']['turns_per_s']} | {results['ratios']['concurrent_throughput']} |"
+    )
+    print(
+        f"| {args.concurrency} concurrent, p95 ms | {conc['stock']['p95_ms']} | "
+        f"{conc['shopmate']['p95_ms']} | "
+        f"{round(conc['shopmate']['p95_ms'] / conc['stock']['p95_ms'], 2)} |"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""action_answer_faq against the real knowledge base and against a broken one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.faq import ActionAnswerFaq
+from actions.services.knowledge import KnowledgeBase
+from actions.settings import get_settings
+from tests.conftest import TrackerBuilder
+
+
+@pytest.fixture(scope="module")
+def knowledge_base() -> KnowledgeBase:
+    return KnowledgeBase(get_settings().knowledge_dir, get_settings().faq_min_score)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "article_id"),
+    [
+        ("买多少钱包邮", "zh", "shipping-fees"),
+        ("可以开增值税专用发票吗", "zh", "invoices"),
+        ("支持花呗分期吗", "zh", "payment-methods"),
+        ("How long does a refund take?", "en", "refunds"),
+        ("Do you ship to Singapore?", "en", "international-shipping"),
+        ("what is the warranty on a charger", "en", "warranty"),
+    ],
+)
+async def test_answers_from_the_matching_article_in_the_shoppers_language(
+    knowledge_base: KnowledgeBase,
+    tracker_for: TrackerBuilder,
+    dispatcher: CollectingDispatcher,
+    question: str,
+    language: str,
+    article_id: str,
+) -> None:
+    action = ActionAnswerFaq(knowledge_base=knowledge_base)
+    events = await action.run(dispatcher, tracker_for(question, language=language), {})
+    assert events == []
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_faq_answer"
+    article = next(
+        hit.article
+        for hit in knowledge_base.search(question, language)
+        if hit.article.id == article_id
+    )
+    assert message["answer"] == article.body
+    assert message["title"] == article.title
+    assert article.language == language
+
+
+async def test_question_with_no_good_article_gets_an_honest_not_found(
+    knowledge_base: KnowledgeBase, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
+) -> None:
+    action = ActionAnswerFaq(knowledge_base=knowledge_base)
+    await action.run(dispatcher, tracker_for("火星上的天气怎么样", language="zh"), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_faq_not_found"]
+
+
+async def test_broken_knowledge_base_gets_a_polite_answer(
+    tmp_path: Path, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
+) -> None:
+    action = ActionAnswerFaq(knowledge_base=KnowledgeBase(tmp_path / "missing"))
+    await action.run(dispatcher, tracker_for("运费多少", language="zh"), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_faq_unavailable"]

@@ -1,0 +1,74 @@
+"""The hardened action server app: token check and errors without echo."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Action
+from rasa_sdk.executor import ActionExecutor
+
+from actions.server import build_app
+from actions.settings import Settings
+
+
+class ExplodingAction(Action):
+    def name(self) -> str:
+        return "action_explode"
+
+    async def run(self, dispatcher, tracker, domain):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom with 13812345678")
+
+
+def action_call(name: str) -> dict:
+    return {
+        "next_action": name,
+        "sender_id": "s1",
+        "version": "3.6.21",
+        "tracker": {
+            "sender_id": "s1",
+            "slots": {},
+            "latest_message": {"text": "my phone is 13812345678"},
+            "events": [],
+            "paused": False,
+            "latest_event_time": 0,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
+        "domain": {"slots": {}},
+    }
+
+
+@pytest.fixture
+def executor() -> ActionExecutor:
+    executor = ActionExecutor()
+    executor.register_action(ExplodingAction)
+    return executor
+
+
+async def test_token_is_required_when_configured(executor: ActionExecutor) -> None:
+    app = build_app(Settings(action_server_token="s3cret"), executor)
+    _, health = await app.asgi_client.get("/health")
+    assert health.status == 200
+    _, missing = await app.asgi_client.post("/webhook", json=action_call("action_explode"))
+    assert missing.status == 401
+    _, wrong = await app.asgi_client.post(
+        "/webhook?token=guess", json=action_call("action_explode")
+    )
+    assert wrong.status == 401
+
+
+async def test_errors_do_not_echo_the_request(executor: ActionExecutor) -> None:
+    app = build_app(Settings(action_server_token="s3cret"), executor)
+    _, reply = await app.asgi_client.post(
+        "/webhook?token=s3cret", json=action_call("action_explode")
+    )
+    assert reply.status == 500
+    assert "13812345678" not in reply.text
+    assert reply.json == {"error": "internal error"}
+
+
+async def test_no_token_configured_lets_rasa_call(executor: ActionExecutor) -> None:
+    app = build_app(Settings(action_server_token=""), executor)
+    _, reply = await app.asgi_client.get("/actions")
+    assert reply.status == 200
+    assert {"name": "action_explode"} in reply.json
