@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,11 +100,11 @@ def _wait_until_up(url: str, processes: list[subprocess.Popen[bytes]], logs: lis
     pytest.fail(f"ShopMate did not come up within {STARTUP_SECONDS}s")
 
 
-@pytest.fixture(scope="session")
-def shopmate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopMate]:
+@contextmanager
+def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> Iterator[ShopMate]:
+    """Start the action server and Rasa on free ports; stop both afterwards."""
     if not list((PROJECT_ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make train` first")
-    workdir = tmp_path_factory.mktemp("shopmate")
     rasa_port, action_port = free_port(), free_port()
     auth_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     endpoints = workdir / "endpoints.yml"
@@ -129,6 +130,7 @@ lock_store:
     }
     env.pop("TRACKER_DB_URL", None)
     env.pop("REDIS_URL", None)
+    env.update(extra_env or {})
     logs = [workdir / "actions.log", workdir / "rasa.log"]
     action_server = subprocess.Popen(
         [str(ACTIONS_PYTHON), "-m", "actions.server", "--port", str(action_port)],
@@ -180,6 +182,13 @@ lock_store:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@pytest.fixture(scope="session")
+def shopmate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopMate]:
+    """ShopMate with the default stores: SQLite tracker file, in-memory lock."""
+    with running_shopmate(tmp_path_factory.mktemp("shopmate")) as running:
+        yield running
 
 
 @pytest.fixture
