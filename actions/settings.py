@@ -39,7 +39,7 @@ class Settings:
         )
     )
     # Lowest BM25 score at which a knowledge article counts as an answer.
-    faq_min_score: float = field(default_factory=lambda: _env_float("FAQ_MIN_SCORE", 3.0))
+    faq_min_score: float = field(default_factory=lambda: _env_float("FAQ_MIN_SCORE", 1.0))
     default_language: str = field(default_factory=lambda: _env("DEFAULT_LANGUAGE", "zh"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 

@@ -97,7 +97,7 @@ class _LanguageIndex:
 class KnowledgeBase:
     """BM25 retrieval over the policy articles. Loads lazily, once, thread-safely."""
 
-    def __init__(self, directory: Path, min_score: float = 3.0) -> None:
+    def __init__(self, directory: Path, min_score: float = 1.0) -> None:
         self.directory = directory
         self.min_score = min_score
         self._indexes: dict[str, _LanguageIndex] | None = None

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 _WORD = re.compile(r"\w", re.UNICODE)
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 _LATIN = re.compile(r"^[a-z]+$")
 
 STOPWORDS = frozenset(
@@ -25,6 +26,9 @@ STOPWORDS = frozenset(
     有 在 和 与 就 都 也 要 想 请问 请 一下 怎么 什么 多少 可以 能 会 亲
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
+
+# Single-character function words: a bigram containing one (的天, 上的) is noise.
+_FUNCTION_CHARS = frozenset(word for word in STOPWORDS if len(word) == 1 and not word.isascii())
 
 _jieba_lock = threading.Lock()
 _jieba_ready = False
@@ -52,14 +56,26 @@ def _stem(token: str) -> str:
     return token
 
 
+def han_bigrams(text: str) -> list[str]:
+    """Overlapping pairs of Chinese characters: robust where jieba mis-segments
+    (it splits 买多少钱包邮 into 钱包 "wallet" + 邮; the bigram 包邮 still matches)."""
+    return [run[i : i + 2] for run in _HAN_RUN.findall(text) for i in range(len(run) - 1)]
+
+
 def tokenize(text: str) -> list[str]:
-    """Split text into index terms: jieba words, lower-cased, stemmed, no stopwords."""
-    words = _jieba().lcut_for_search(text.lower())
-    return [
+    """Index terms: jieba words (lower-cased, stemmed, no stopwords) + Chinese bigrams."""
+    text = text.lower()
+    words = [
         _stem(word)
-        for word in (w.strip() for w in words)
+        for word in (w.strip() for w in _jieba().lcut_for_search(text))
         if word and _WORD.search(word) and word not in STOPWORDS
     ]
+    bigrams = [
+        pair
+        for pair in han_bigrams(text)
+        if pair not in words and pair not in STOPWORDS and not _FUNCTION_CHARS.intersection(pair)
+    ]
+    return words + bigrams
 
 
 def tokenize_all(texts: Iterable[str]) -> list[list[str]]:
