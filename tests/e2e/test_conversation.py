@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import sqlite3
 from typing import Any
@@ -85,11 +86,23 @@ def test_mixed_chinese_english_messages_parse(shopmate: ShopMate, text: str, int
     assert languages == ["zh"]
 
 
-@pytest.mark.parametrize("text", ["iPhone 15 的手机壳有红色吗", "我要退这个order"])
-def test_mixed_product_and_order_messages_parse_as_chinese(shopmate: ShopMate, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "latin_tokens"),
+    [("iPhone 15 的手机壳有红色吗", ["iPhone", "15"]), ("我要退这个order", ["order"])],
+)
+def test_mixed_text_is_tokenized_on_word_boundaries(
+    shopmate: ShopMate, text: str, latin_tokens: list[str]
+) -> None:
     parsed = shopmate.parse(text)
-    assert parsed["text"] == text
-    assert parsed["intent"]["name"]
+    spans = parsed["text_tokens"]
+    tokens = [text[start:end] for start, end in spans]
+    # Latin words stay whole, no whitespace tokens, offsets in order and in bounds
+    # (RasaHQ/rasa #7910: jieba's space tokens used to shift offsets in mixed text).
+    for word in latin_tokens:
+        assert word in tokens
+    assert all(token.strip() == token and token for token in tokens)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    assert spans[-1][1] <= len(text)
     assert [e["value"] for e in parsed["entities"] if e["entity"] == "language"] == ["zh"]
 
 
