@@ -48,7 +48,7 @@ install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed web/node_modules/.in
 	@echo "runtimes ready: $(RASA_VENV) (Rasa, Python 3.10), $(ACTIONS_VENV) (actions, Python 3.11)"
 
 install-browser: ## Install Debian's Chromium for the browser tests (needs root)
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; }
 
 env: ## Create .env with random secrets if it does not exist
 	@scripts/ensure_env.sh
