@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -100,3 +102,13 @@ def response_texts(domain: dict[str, Any], name: str, language: str) -> list[str
         if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
             texts.append(variation["text"])
     return texts
+
+
+def load_web_server() -> ModuleType:
+    """web/server.py as a module (web/ is not a package: it is run as a script)."""
+    spec = importlib.util.spec_from_file_location("web_server", PROJECT_ROOT / "web" / "server.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

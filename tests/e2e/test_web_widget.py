@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import PROJECT_ROOT, response_texts
+from tests.conftest import load_web_server, response_texts
 from tests.e2e.conftest import ShopMate
 
 pytestmark = pytest.mark.e2e
@@ -28,15 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def load_web_server() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("web_server", PROJECT_ROOT / "web" / "server.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
