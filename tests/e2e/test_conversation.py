@@ -119,6 +119,23 @@ def test_two_misunderstandings_in_a_row_offer_a_person(
     assert shopmate.texts(sender, "好的") == response_texts(domain, "utter_handoff", "zh")
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("运费怎么算？" * 200, "zh"), ("How much is shipping? " * 60, "en")],
+)
+def test_over_long_message_gets_a_polite_request_to_shorten_it(
+    shopmate: ShopMate, sender: str, domain: dict[str, Any], text: str, language: str
+) -> None:
+    assert len(text) > 1000
+    assert shopmate.texts(sender, text) == response_texts(
+        domain, "utter_message_too_long", language
+    )
+    # Nothing is lost: the conversation goes on normally afterwards.
+    assert shopmate.texts(sender, "are you a bot" if language == "en" else "你是机器人吗") == (
+        response_texts(domain, "utter_iamabot", language)
+    )
+
+
 def test_unanswerable_policy_question_admits_it(
     shopmate: ShopMate, sender: str, domain: dict[str, Any]
 ) -> None:
