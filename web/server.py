@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import signal
 import sys
-from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from types import FrameType
+from urllib.parse import unquote, urlsplit
 
 WEB_ROOT = Path(__file__).resolve().parent
 STATIC_ROOT = WEB_ROOT / "static"
+INDEX_HTML = STATIC_ROOT / "index.html"
 SOCKET_IO_CLIENT = WEB_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+SOCKET_PATH = "/socket.io/"
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -29,95 +33,172 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".svg": "image/svg+xml",
     ".png": "image/png",
+    ".ico": "image/x-icon",
 }
+TEXT_PLAIN = "text/plain; charset=utf-8"
+QUERY_STRING = re.compile(r"\?[^\s\"']*")
+
+
+def normalize_rasa_url(value: str) -> str:
+    """`value` without a trailing slash; argparse error unless it is an http(s) origin."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL: {value!r}")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def connect_sources(rasa_url: str) -> str:
+    """CSP connect-src: this origin plus Rasa over HTTP(S) and WebSocket."""
+    parts = urlsplit(rasa_url)
+    ws_scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"'self' {parts.scheme}://{parts.netloc} {ws_scheme}://{parts.netloc}"
 
 
 def security_headers(rasa_url: str) -> dict[str, str]:
-    parts = urlsplit(rasa_url)
-    ws_scheme = "wss" if parts.scheme == "https" else "ws"
-    connect = f"'self' {parts.scheme}://{parts.netloc} {ws_scheme}://{parts.netloc}"
+    """Headers sent with every response."""
+    policy = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src {connect_sources(rasa_url)}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
     return {
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
-        "Content-Security-Policy": (
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'"
-        ),
+        "Content-Security-Policy": policy,
     }
 
 
 def resolve_static(relative: str) -> Path | None:
     """The file under static/ that `relative` names, or None if it escapes or is absent."""
+    if not relative or "\x00" in relative:
+        return None
     candidate = (STATIC_ROOT / relative).resolve()
     if not candidate.is_relative_to(STATIC_ROOT) or not candidate.is_file():
         return None
     return candidate
 
 
-class ShopPageHandler(BaseHTTPRequestHandler):
-    server_version = "ShopMateWeb"
-    sys_version = ""
+class ShopMateWebServer(ThreadingHTTPServer):
+    """A threading HTTP server that knows the Rasa address it advertises."""
 
-    def __init__(self, *args: object, rasa_url: str, **kwargs: object) -> None:
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], rasa_url: str) -> None:
         self.rasa_url = rasa_url
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.response_headers = security_headers(rasa_url)
+        self.config_body = json.dumps({"rasaUrl": rasa_url, "socketPath": SOCKET_PATH}).encode()
+        super().__init__(address, ShopPageHandler)
+
+
+class ShopPageHandler(BaseHTTPRequestHandler):
+    """GET/HEAD for the page, its static files, the Socket.IO client and /config.json."""
+
+    server: ShopMateWebServer
+    server_version = "ShopMateWeb"
+    error_content_type = TEXT_PLAIN
+    error_message_format = "%(code)d %(message)s\n"
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/", "/index.html"):
-            self._send_file(STATIC_ROOT / "index.html")
-        elif path == "/config.json":
-            body = json.dumps({"rasaUrl": self.rasa_url, "socketPath": "/socket.io/"})
-            self._send(HTTPStatus.OK, body.encode(), CONTENT_TYPES[".json"])
-        elif path == "/vendor/socket.io.min.js":
-            self._send_file(SOCKET_IO_CLIENT)
-        elif path.startswith("/static/") and (found := resolve_static(path[len("/static/") :])):
-            self._send_file(found)
-        else:
-            self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
+        self._respond(send_body=True)
 
-    def _send_file(self, path: Path) -> None:
-        if not path.is_file():
-            self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain; charset=utf-8")
+    def do_HEAD(self) -> None:
+        self._respond(send_body=False)
+
+    def _respond(self, send_body: bool) -> None:
+        path = unquote(urlsplit(self.path).path)
+        if path in ("/", "/index.html"):
+            self._send_file(INDEX_HTML, send_body)
+        elif path == "/config.json":
+            self._send(HTTPStatus.OK, self.server.config_body, CONTENT_TYPES[".json"], send_body)
+        elif path == "/vendor/socket.io.min.js":
+            self._send_file(SOCKET_IO_CLIENT, send_body)
+        elif path.startswith("/static/") and (found := resolve_static(path[len("/static/") :])):
+            self._send_file(found, send_body)
+        else:
+            self._not_found(send_body)
+
+    def _send_file(self, path: Path, send_body: bool) -> None:
+        try:
+            body = path.read_bytes()
+        except OSError:
+            self._not_found(send_body)
             return
         content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-        self._send(HTTPStatus.OK, path.read_bytes(), content_type)
+        self._send(HTTPStatus.OK, body, content_type, send_body)
 
-    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+    def _not_found(self, send_body: bool) -> None:
+        self._send(HTTPStatus.NOT_FOUND, b"not found\n", TEXT_PLAIN, send_body)
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str, send_body: bool) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache")
-        for name, value in security_headers(self.rasa_url).items():
-            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        if send_body:
+            self.wfile.write(body)
+
+    def end_headers(self) -> None:
+        # Here so that the base class's own error responses (400, 501...) get them too.
+        for name, value in self.server.response_headers.items():
+            self.send_header(name, value)
+        super().end_headers()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Path only: query strings may carry tokens.
+        path = urlsplit(self.path).path if hasattr(self, "path") else "-"
+        code_text = str(code.value) if isinstance(code, HTTPStatus) else str(code)
+        self.log_message('"%s %s" %s', getattr(self, "command", None) or "-", path, code_text)
 
     def log_message(self, format: str, *args: object) -> None:
-        # Path only: query strings may carry tokens.
-        sys.stderr.write(f"web: {self.command} {urlsplit(self.path).path} {args[1:2]}\n")
+        message = QUERY_STRING.sub("?…", format % args)
+        sys.stderr.write(f"web: {self.address_string()} {message}\n")
 
 
 def build_server(host: str, port: int, rasa_url: str) -> ThreadingHTTPServer:
-    handler = partial(ShopPageHandler, rasa_url=rasa_url.rstrip("/"))
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    """A ready-to-serve server; port 0 picks a free port (see server.server_address)."""
+    return ShopMateWebServer((host, port), normalize_rasa_url(rasa_url))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="ShopMate demo page")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
-    args = parser.parse_args()
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="ShopMate demo shop page and chat widget")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on")
+    parser.add_argument(
+        "--rasa-url",
+        type=normalize_rasa_url,
+        default="http://127.0.0.1:5005",
+        help="where the browser reaches Rasa's socketio channel",
+    )
+    return parser.parse_args(argv)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     server = build_server(args.host, args.port, args.rasa_url)
-    print(f"ShopMate web page: http://{args.host}:{server.server_address[1]}", flush=True)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    port = server.server_address[1]
+    print(f"ShopMate web page: http://{args.host}:{port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        pass
+        print("ShopMate web page: stopped", flush=True)
     finally:
         server.server_close()
 

@@ -1,153 +1,390 @@
-/* ShopMate chat widget: talks to Rasa's socketio channel. Plain ES2019, no build. */
+/*
+ * ShopMate chat widget: talks to Rasa's socketio channel (credentials.yml).
+ * Plain ES2019, no build step. Message text is always set with textContent.
+ *
+ * Protocol: on connect emit "session_request" {session_id}; Rasa answers
+ * "session_confirm". The shopper sends "user_uttered" {message, session_id, metadata};
+ * the bot answers with "bot_uttered" {text, quick_replies?, buttons?, attachment?}.
+ */
 (function () {
   "use strict";
 
-  var SESSION_KEY = "shopmate.session";
+  var SESSION_KEY = "shopmate.session_id";
+  var TYPING_TIMEOUT_MS = 30000;
+  var CONFIG_RETRY_MS = [1000, 3000, 10000, 30000];
+  var TEXT = {
+    reconnecting: "连接中断，正在重试… / Connection lost, retrying…",
+    unavailable: "助手暂时无法使用，请稍后再试。 / The assistant is unavailable, please try again later.",
+    openLabel: "打开 ShopMate 助手 · Open the ShopMate assistant",
+    closeLabel: "关闭 ShopMate 助手 · Close the ShopMate assistant",
+    typingLabel: "助手正在输入 · The assistant is typing",
+    imageLink: "查看图片 / View image",
+    fileLink: "打开链接 / Open link",
+  };
+
   var els = {
     launcher: document.getElementById("shopmate-launcher"),
     panel: document.getElementById("shopmate-panel"),
     close: document.getElementById("shopmate-close"),
     notice: document.getElementById("shopmate-notice"),
-    list: document.getElementById("shopmate-messages"),
+    messages: document.getElementById("shopmate-messages"),
     form: document.getElementById("shopmate-form"),
     input: document.getElementById("shopmate-input"),
     send: document.getElementById("shopmate-send"),
   };
-  var socket = null;
-  var typing = null;
 
-  function sessionId() {
-    var id = sessionStorage.getItem(SESSION_KEY);
-    if (!id) {
-      id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID()
-        : String(Date.now()) + Math.random().toString(16).slice(2);
-      sessionStorage.setItem(SESSION_KEY, id);
+  var state = {
+    socket: null,
+    connecting: false,
+    ready: false,
+    outbox: [],
+    typing: null,
+    typingTimer: 0,
+    sessionId: null,
+  };
+
+  /* ---------- session id and metadata ---------- */
+
+  function newId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
     }
-    return id;
+    // Not a secure context (plain http on a LAN address): build a v4 UUID by hand.
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) {
+      return (b + 0x100).toString(16).slice(1);
+    }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20),
+      hex.slice(20)].join("-");
   }
 
-  // Metadata sent with every message. A logged-in shopper's signed token goes here;
-  // the server checks it, the widget never decides who the shopper is.
+  function storeSessionId(id) {
+    state.sessionId = id;
+    try {
+      window.sessionStorage.setItem(SESSION_KEY, id);
+    } catch (err) {
+      // Storage can be off (privacy mode); the id then lives as long as the page.
+    }
+  }
+
+  function getSessionId() {
+    if (state.sessionId) return state.sessionId;
+    var stored = null;
+    try {
+      stored = window.sessionStorage.getItem(SESSION_KEY);
+    } catch (err) {
+      stored = null;
+    }
+    storeSessionId(stored || newId());
+    return state.sessionId;
+  }
+
+  // Metadata sent with every message. A later feature adds the shopper's signed token
+  // here; Rasa's side verifies it, the widget never decides who the shopper is.
   function buildMetadata() {
     return {};
   }
 
-  function scrollDown() {
-    els.list.scrollTop = els.list.scrollHeight;
+  /* ---------- rendering ---------- */
+
+  function scrollToBottom() {
+    els.messages.scrollTop = els.messages.scrollHeight;
   }
 
-  function addMessage(who, text) {
-    var item = document.createElement("li");
-    item.className = "shopmate-msg " + who;
-    item.textContent = text; // never innerHTML: message text is untrusted
-    els.list.appendChild(item);
-    scrollDown();
-    return item;
+  function append(node) {
+    // Keep the typing indicator last.
+    if (state.typing && state.typing.parentNode === els.messages) {
+      els.messages.insertBefore(node, state.typing);
+    } else {
+      els.messages.appendChild(node);
+    }
+    scrollToBottom();
+    return node;
   }
 
-  function addChips(buttons) {
-    var row = document.createElement("li");
-    row.className = "shopmate-chips";
-    buttons.forEach(function (button) {
-      var chip = document.createElement("button");
-      chip.type = "button";
-      chip.className = "shopmate-chip";
-      chip.textContent = button.title;
-      chip.addEventListener("click", function () {
-        row.remove();
-        sendMessage(button.payload, button.title);
-      });
-      row.appendChild(chip);
-    });
-    els.list.appendChild(row);
-    scrollDown();
+  function addBubble(who, text) {
+    var bubble = document.createElement("div");
+    bubble.className = "shopmate-msg " + who;
+    bubble.textContent = text;
+    return append(bubble);
   }
 
-  function showTyping(on) {
-    if (on && !typing) {
-      typing = document.createElement("li");
-      typing.className = "shopmate-typing";
-      typing.setAttribute("aria-label", "typing");
-      typing.textContent = "• • •";
-      els.list.appendChild(typing);
-      scrollDown();
-    } else if (!on && typing) {
-      typing.remove();
-      typing = null;
+  function safeUrl(value) {
+    if (typeof value !== "string") return null;
+    try {
+      var url = new URL(value, window.location.href);
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    } catch (err) {
+      return null;
     }
   }
 
-  function notice(text) {
+  function addLinkBubble(href, label) {
+    var bubble = document.createElement("div");
+    bubble.className = "shopmate-msg bot";
+    var link = document.createElement("a");
+    link.href = href;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    link.textContent = label;
+    bubble.appendChild(link);
+    return append(bubble);
+  }
+
+  function disableChips() {
+    var chips = els.messages.querySelectorAll(".shopmate-chip:not(:disabled)");
+    Array.prototype.forEach.call(chips, function (chip) {
+      chip.disabled = true;
+    });
+  }
+
+  function addChips(buttons) {
+    var row = document.createElement("div");
+    row.className = "shopmate-chips";
+    row.setAttribute("role", "group");
+    buttons.forEach(function (button) {
+      if (!button || typeof button.payload !== "string") return;
+      var title = typeof button.title === "string" && button.title ? button.title : button.payload;
+      var chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "shopmate-chip";
+      chip.textContent = title;
+      chip.addEventListener("click", function () {
+        if (chip.disabled) return;
+        chip.classList.add("is-chosen");
+        sendMessage(button.payload, title);
+      });
+      row.appendChild(chip);
+    });
+    if (row.childNodes.length) append(row);
+  }
+
+  function setTyping(on) {
+    window.clearTimeout(state.typingTimer);
+    if (on) {
+      if (!state.typing) {
+        var typing = document.createElement("div");
+        typing.className = "shopmate-typing";
+        typing.setAttribute("role", "status");
+        typing.setAttribute("aria-label", TEXT.typingLabel);
+        for (var i = 0; i < 3; i += 1) typing.appendChild(document.createElement("span"));
+        state.typing = typing;
+        els.messages.appendChild(typing);
+        scrollToBottom();
+      }
+      // Not every user message gets an answer; don't show dots forever.
+      state.typingTimer = window.setTimeout(function () {
+        setTyping(false);
+      }, TYPING_TIMEOUT_MS);
+    } else if (state.typing) {
+      state.typing.remove();
+      state.typing = null;
+    }
+  }
+
+  function showNotice(text) {
     els.notice.textContent = text || "";
     els.notice.hidden = !text;
   }
 
-  function sendMessage(payload, shown) {
-    if (!socket || !payload.trim()) return;
-    addMessage("user", shown || payload);
-    socket.emit("user_uttered", {
-      message: payload,
-      session_id: sessionId(),
+  function markUnread() {
+    if (els.panel.hidden) els.launcher.classList.add("has-unread");
+  }
+
+  /* ---------- bot messages ---------- */
+
+  function renderAttachment(attachment) {
+    if (!attachment || typeof attachment !== "object") return;
+    var payload = attachment.payload || {};
+    // Images are linked, not embedded: the page's CSP only allows its own images.
+    var href = safeUrl(payload.src || payload.url || attachment.src || attachment.url);
+    if (href) addLinkBubble(href, attachment.type === "image" ? TEXT.imageLink : TEXT.fileLink);
+  }
+
+  function onBotUttered(message) {
+    setTyping(false);
+    if (typeof message === "string") message = { text: message };
+    if (!message || typeof message !== "object") return;
+    if (typeof message.text === "string" && message.text.trim()) addBubble("bot", message.text);
+    var buttons = Array.isArray(message.quick_replies) && message.quick_replies.length
+      ? message.quick_replies
+      : message.buttons;
+    if (Array.isArray(buttons) && buttons.length) addChips(buttons);
+    if (message.attachment) renderAttachment(message.attachment);
+    markUnread();
+  }
+
+  /* ---------- user messages ---------- */
+
+  function emitUserMessage(text) {
+    state.socket.emit("user_uttered", {
+      message: text,
+      session_id: getSessionId(),
       metadata: buildMetadata(),
     });
-    showTyping(true);
   }
 
-  function onBotMessage(message) {
-    showTyping(false);
-    if (message.text) addMessage("bot", message.text);
-    var buttons = message.quick_replies || message.buttons;
-    if (buttons && buttons.length) addChips(buttons);
-    if (message.attachment && message.attachment.payload && message.attachment.payload.src) {
-      addMessage("bot", message.attachment.payload.src);
+  function sendMessage(text, shownAs) {
+    var message = typeof text === "string" ? text.trim() : "";
+    if (!message) return;
+    disableChips();
+    addBubble("user", shownAs || message);
+    setTyping(true);
+    if (state.ready && state.socket && state.socket.connected) {
+      emitUserMessage(message);
+    } else {
+      // Sent once Rasa has confirmed the session (see onSessionConfirm).
+      state.outbox.push(message);
+      connect();
     }
   }
 
-  function connect(config) {
-    socket = io(config.rasaUrl, { path: config.socketPath, transports: ["websocket"] });
+  function flushOutbox() {
+    while (state.outbox.length && state.ready && state.socket && state.socket.connected) {
+      emitUserMessage(state.outbox.shift());
+    }
+  }
+
+  /* ---------- connection ---------- */
+
+  function setReady(ready) {
+    state.ready = ready;
+    els.panel.setAttribute("data-ready", ready ? "true" : "false");
+  }
+
+  function onSessionConfirm(confirmed) {
+    var id = typeof confirmed === "string" ? confirmed : confirmed && confirmed.session_id;
+    if (typeof id === "string" && id && id !== getSessionId()) storeSessionId(id);
+    showNotice("");
+    setReady(true);
+    flushOutbox();
+  }
+
+  function onConnectionLost() {
+    setReady(false);
+    setTyping(false);
+    showNotice(TEXT.reconnecting);
+  }
+
+  function openSocket(config) {
+    var socket = window.io(config.rasaUrl, {
+      path: config.socketPath || "/socket.io/",
+      // Rasa's socketio server disables CORS handling, so long-polling would fail.
+      transports: ["websocket"],
+      reconnection: true,
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 10000,
+    });
     socket.on("connect", function () {
-      notice("");
-      socket.emit("session_request", { session_id: sessionId() });
+      socket.emit("session_request", { session_id: getSessionId() });
     });
-    socket.on("session_confirm", function () {
-      els.panel.setAttribute("data-ready", "true");
+    socket.on("session_confirm", onSessionConfirm);
+    socket.on("bot_uttered", onBotUttered);
+    socket.on("connect_error", onConnectionLost);
+    socket.on("disconnect", function (reason) {
+      onConnectionLost();
+      // The server closed this socket on purpose: socket.io won't retry by itself.
+      if (reason === "io server disconnect") socket.connect();
     });
-    socket.on("bot_uttered", onBotMessage);
-    socket.on("disconnect", function () {
-      els.panel.setAttribute("data-ready", "false");
-      showTyping(false);
-      notice("连接中断，正在重试… / Connection lost, retrying…");
-    });
-    socket.on("connect_error", function () {
-      notice("暂时连不上助手，正在重试… / Can't reach the assistant, retrying…");
+    state.socket = socket;
+  }
+
+  function loadConfig(attempt) {
+    return window
+      .fetch("/config.json", { cache: "no-store", credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("config " + response.status);
+        return response.json();
+      })
+      .then(function (config) {
+        if (!config || typeof config.rasaUrl !== "string") throw new Error("bad config");
+        return config;
+      })
+      .catch(function () {
+        showNotice(TEXT.reconnecting);
+        var delay = CONFIG_RETRY_MS[Math.min(attempt, CONFIG_RETRY_MS.length - 1)];
+        return new Promise(function (resolve) {
+          window.setTimeout(resolve, delay);
+        }).then(function () {
+          return loadConfig(attempt + 1);
+        });
+      });
+  }
+
+  function connect() {
+    if (state.socket || state.connecting) return;
+    if (typeof window.io !== "function") {
+      showNotice(TEXT.unavailable);
+      return;
+    }
+    state.connecting = true;
+    loadConfig(0).then(function (config) {
+      state.connecting = false;
+      openSocket(config);
     });
   }
 
-  function openPanel(open) {
+  /* ---------- panel and input ---------- */
+
+  function setOpen(open) {
     els.panel.hidden = !open;
-    els.launcher.setAttribute("aria-expanded", String(open));
+    els.launcher.setAttribute("aria-expanded", open ? "true" : "false");
+    els.launcher.setAttribute("aria-label", open ? TEXT.closeLabel : TEXT.openLabel);
     if (open) {
+      els.launcher.classList.remove("has-unread");
+      connect();
+      scrollToBottom();
       els.input.focus();
-      if (!socket) {
-        fetch("/config.json")
-          .then(function (response) { return response.json(); })
-          .then(connect)
-          .catch(function () { notice("暂时连不上助手 / Can't reach the assistant"); });
-      }
     }
   }
 
-  els.launcher.addEventListener("click", function () { openPanel(els.panel.hidden); });
-  els.close.addEventListener("click", function () { openPanel(false); });
-  els.input.addEventListener("input", function () {
+  function updateSendButton() {
     els.send.disabled = !els.input.value.trim();
-  });
-  els.form.addEventListener("submit", function (event) {
-    event.preventDefault();
+  }
+
+  function submitInput() {
     var text = els.input.value.trim();
     if (!text) return;
-    sendMessage(text);
     els.input.value = "";
-    els.send.disabled = true;
-  });
+    updateSendButton();
+    sendMessage(text);
+    els.input.focus();
+  }
+
+  function init() {
+    if (!els.launcher || !els.panel || !els.messages || !els.input || !els.send) return;
+    els.launcher.addEventListener("click", function () {
+      setOpen(els.panel.hidden);
+    });
+    if (els.close) {
+      els.close.addEventListener("click", function () {
+        setOpen(false);
+        els.launcher.focus();
+      });
+    }
+    els.panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        setOpen(false);
+        els.launcher.focus();
+      }
+    });
+    els.input.addEventListener("input", updateSendButton);
+    els.input.addEventListener("keydown", function (event) {
+      // Enter sends, except while an input method (pinyin...) is composing.
+      if (event.key === "Enter" && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        submitInput();
+      }
+    });
+    els.form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submitInput();
+    });
+    updateSendButton();
+  }
+
+  init();
 })();
