@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import requests
 
+from actions.services.knowledge import load_articles
+from actions.settings import get_settings
 from tests.conftest import response_texts
 from tests.e2e.conftest import ShopMate
 
@@ -18,12 +20,20 @@ pytestmark = pytest.mark.e2e
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
+def faq_answer(domain: dict[str, Any], article_id: str, language: str) -> list[str]:
+    """The exact reply for a knowledge article: its body and title in the template."""
+    [article] = [
+        a for a in load_articles(get_settings().knowledge_dir)[language] if a.id == article_id
+    ]
+    [template] = response_texts(domain, "utter_faq_answer", language)
+    return [template.format(answer=article.body, title=article.title)]
+
+
 def test_chinese_conversation(shopmate: ShopMate, sender: str, domain: dict[str, Any]) -> None:
     assert shopmate.texts(sender, "你好") == response_texts(domain, "utter_greet", "zh")
     answer = shopmate.texts(sender, "买多少钱可以包邮？")
-    assert len(answer) == 1
+    assert answer == faq_answer(domain, "shipping-fees", "zh")
     assert "99" in answer[0]
-    assert "《运费与包邮》" in answer[0] or "《" in answer[0]
     assert shopmate.texts(sender, "好的，谢谢") == response_texts(
         domain, "utter_you_are_welcome", "zh"
     )
@@ -39,9 +49,8 @@ def test_chinese_conversation(shopmate: ShopMate, sender: str, domain: dict[str,
 def test_english_conversation(shopmate: ShopMate, sender: str, domain: dict[str, Any]) -> None:
     assert shopmate.texts(sender, "hello there") == response_texts(domain, "utter_greet", "en")
     answer = shopmate.texts(sender, "How long does a refund take?")
-    assert len(answer) == 1
+    assert answer == faq_answer(domain, "refunds", "en")
     assert "working days" in answer[0]
-    assert "(Source:" in answer[0]
     assert shopmate.texts(sender, "are you a bot?") == response_texts(domain, "utter_iamabot", "en")
     assert shopmate.texts(sender, "I want to talk to a human") == response_texts(
         domain, "utter_handoff", "en"
@@ -53,8 +62,7 @@ def test_shopper_switching_language_gets_answers_in_the_new_one(
 ) -> None:
     assert shopmate.texts(sender, "你好") == response_texts(domain, "utter_greet", "zh")
     answer = shopmate.texts(sender, "what is your return policy?")
-    assert "7" in answer[0]
-    assert not HAN.search(answer[0])
+    assert answer == faq_answer(domain, "returns-policy", "en")
     assert shopmate.tracker(sender)["slots"]["language"] == "en"
     assert shopmate.texts(sender, "谢谢你") == response_texts(domain, "utter_you_are_welcome", "zh")
     assert shopmate.tracker(sender)["slots"]["language"] == "zh"
