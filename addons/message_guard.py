@@ -35,9 +35,7 @@ INPUT_PROBLEM_ENTITY = "input_problem"
 TOO_LONG = "too_long"
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class MessageGuard(GraphComponent):
     """Turns over-long messages into a fallback with a reason."""
 

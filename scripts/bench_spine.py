@@ -230,10 +230,9 @@ def main() -> None:
         token = secrets.token_urlsafe(16)
         endpoints = work / "endpoints.yml"
         endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-            f'  token: "{token}"\n'
-            "tracker_store:\n  type: addons.stores.EnvTrackerStore\n"
-            "lock_store:\n  type: addons.stores.EnvLockStore\n"
+            (ROOT / "endpoints.yml")
+            .read_text()
+            .replace("127.0.0.1:5055", f"127.0.0.1:{action_port}")
         )
         env = {**ENV, "ACTION_SERVER_TOKEN": token, "TRACKER_SQLITE_PATH": str(work / "tracker.db")}
         actions = subprocess.Popen(

@@ -108,16 +108,11 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
     rasa_port, action_port = free_port(), free_port()
     auth_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     endpoints = workdir / "endpoints.yml"
+    # The project's own endpoints.yml, pointed at this test's action server port.
     endpoints.write_text(
-        f"""
-action_endpoint:
-  url: "http://127.0.0.1:{action_port}/webhook"
-  token: "{action_token}"
-tracker_store:
-  type: addons.stores.EnvTrackerStore
-lock_store:
-  type: addons.stores.EnvLockStore
-""",
+        (PROJECT_ROOT / "endpoints.yml")
+        .read_text(encoding="utf-8")
+        .replace("127.0.0.1:5055", f"127.0.0.1:{action_port}"),
         encoding="utf-8",
     )
     tracker_db = workdir / "tracker.db"
