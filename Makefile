@@ -21,7 +21,7 @@ NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
 .PHONY: help install install-browser env train run shell test lint typecheck validate \
-        unit integration rasa-test bench clean
+        unit integration rasa-test bench bench-nlu bench-install clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,8 +62,8 @@ train: $(RASA_VENV)/.installed ## Train a model if none is newer than the traini
 run: install env train ## Install, train if needed, start everything; page on http://127.0.0.1:8080
 	@scripts/run.sh
 
-shell: env ## Chat in the terminal (start `make run` first, or the action server)
-	@set -a; . ./.env; set +a; $(RASA) shell --model models --endpoints endpoints.yml
+shell: env ## Chat in the terminal against the running action server (start `make run` first)
+	@set -a; . ./.env; set +a; $(RASA) shell --model models --endpoints endpoints.yml --port 5006
 
 lint: $(ACTIONS_VENV)/.installed ## ruff lint and format check
 	$(ACTIONS_VENV)/bin/ruff check .
@@ -88,8 +88,14 @@ integration: install install-browser train ## pytest end-to-end: real Rasa, acti
 test: install install-browser lint typecheck validate train rasa-test ## Everything CI runs
 	$(PY) -m pytest
 
-bench: install train ## Latency against a stock `rasa init` bot; writes results to var/bench
+bench: install train ## Latency, throughput, memory beside a stock `rasa init` bot (var/bench/spine.json)
 	$(PY) scripts/bench_spine.py
+
+bench-nlu: install ## Intent macro-F1 per language on a held-out split (var/bench/nlu.json)
+	$(PY) scripts/bench_nlu.py
+
+bench-install: ## Cold install time of both runtimes (fresh venvs, no pip cache)
+	scripts/bench_install.sh
 
 clean: ## Remove trained models, results and var/ (keeps the venvs)
 	rm -rf models/*.tar.gz results var

@@ -168,6 +168,23 @@ def concurrent(bot: Bot, conversations: int, turns_each: int) -> dict[str, float
     return {**summary(latencies), "turns_per_s": round(len(latencies) / wall, 1)}
 
 
+def create_database(admin_url: str) -> str:
+    """A fresh PostgreSQL database for the scaled bot's tracker store; returns its URL."""
+    import psycopg
+
+    name = f"shopmate_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
@@ -182,6 +199,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--turns-each", type=int, default=10)
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="Sanic workers of the scaled ShopMate (Redis lock, PostgreSQL tracker)",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/6")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
         "--skip-training",
         action="store_true",
         help="reuse models/ instead of timing a fresh training",
@@ -194,8 +219,10 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     processes: list[subprocess.Popen[bytes]] = []
+    databases: list[str] = []
     try:
         init_dir = work / "initbot"
+        init_dir.mkdir()  # rasa init refuses a path that does not exist
         print("training the stock `rasa init` bot...", flush=True)
         results["train_stock_s"] = round(
             timed([str(RASA), "init", "--no-prompt", "--init-dir", str(init_dir)], work), 1
@@ -245,9 +272,22 @@ def main() -> None:
         stock = start_rasa(init_dir / "models", init_dir, stock_port, None, work / "stock.log", ENV)
         shopmate = start_rasa(model_dir, ROOT, rasa_port, endpoints, work / "rasa.log", env)
         processes += [actions, stock, shopmate]
+        scaled_port = free_port()
+        scaled_env = {
+            **env,
+            "SANIC_WORKERS": str(args.workers),
+            "REDIS_URL": args.redis_url,
+            "TRACKER_DB_URL": create_database(args.postgres_url),
+        }
+        databases.append(scaled_env["TRACKER_DB_URL"])
+        scaled = start_rasa(
+            model_dir, ROOT, scaled_port, endpoints, work / "scaled.log", scaled_env
+        )
+        processes.append(scaled)
         wait_up(f"http://127.0.0.1:{action_port}/health", actions)
         wait_up(f"http://127.0.0.1:{stock_port}/status", stock)
         wait_up(f"http://127.0.0.1:{rasa_port}/status", shopmate)
+        wait_up(f"http://127.0.0.1:{scaled_port}/status", scaled)
 
         bots = [
             Bot("stock", f"http://127.0.0.1:{stock_port}", stock, STOCK_MESSAGES),
@@ -256,10 +296,20 @@ def main() -> None:
         print(f"{args.turns} sequential turns per bot...", flush=True)
         results["sequential"] = sequential(bots, args.turns)
         print(f"{args.concurrency} concurrent conversations per bot...", flush=True)
+        scaled_bot = Bot(
+            f"shopmate_{args.workers}_workers",
+            f"http://127.0.0.1:{scaled_port}",
+            scaled,
+            SHOPMATE_MESSAGES,
+        )
+        for text in SHOPMATE_MESSAGES[:4]:
+            scaled_bot.turn("warmup-scaled", text)
         results["concurrent"] = {
-            bot.name: concurrent(bot, args.concurrency, args.turns_each) for bot in bots
+            bot.name: concurrent(bot, args.concurrency, args.turns_each)
+            for bot in [*bots, scaled_bot]
         }
         results["rss_mb"] = {
+            f"shopmate_rasa_{args.workers}_workers": round(rss_mb(scaled.pid)),
             "stock_rasa": round(rss_mb(stock.pid)),
             "shopmate_rasa": round(rss_mb(shopmate.pid)),
             "shopmate_actions": round(rss_mb(actions.pid)),
@@ -273,6 +323,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(work, ignore_errors=True)
+        for url in databases:
+            drop_database(args.postgres_url, url)
 
     seq, conc = results["sequential"], results["concurrent"]
     results["ratios"] = {
@@ -280,6 +332,10 @@ def main() -> None:
         "sequential_p95": round(seq["shopmate"]["p95_ms"] / seq["stock"]["p95_ms"], 2),
         "concurrent_throughput": round(
             conc["shopmate"]["turns_per_s"] / conc["stock"]["turns_per_s"], 2
+        ),
+        "concurrent_throughput_scaled": round(
+            conc[f"shopmate_{args.workers}_workers"]["turns_per_s"] / conc["stock"]["turns_per_s"],
+            2,
         ),
     }
     out = ROOT / "var" / "bench"
