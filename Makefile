@@ -20,7 +20,7 @@ PY := $(ACTIONS_VENV)/bin/python
 NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
-.PHONY: help install install-browser env train run shell test lint typecheck validate \
+.PHONY: help install install-browser env db train run shell test lint typecheck validate \
         unit integration rasa-test bench bench-nlu bench-install clean
 
 help: ## List the targets
@@ -59,7 +59,12 @@ train: $(RASA_VENV)/.installed ## Train a model if none is newer than the traini
 	  $(RASA) train --domain domain --data $(NLU_DATA) --config config.yml --out models --fixed-model-name shopmate; \
 	else echo "model $$latest is up to date"; fi
 
-run: install env train ## Install, train if needed, start everything; page on http://127.0.0.1:8080
+db: $(ACTIONS_VENV)/.installed ## Migrate the order database (DATABASE_URL, default var/shop.db) and seed it if empty
+	@set -a; [ -f .env ] && . ./.env; set +a; \
+	$(ACTIONS_VENV)/bin/alembic -c actions/services/db/alembic.ini upgrade head && \
+	$(PY) -m actions.services.db.seed
+
+run: install env db train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080
 	@scripts/run.sh
 
 shell: env ## Chat in the terminal against the running action server (start `make run` first)

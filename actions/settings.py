@@ -40,6 +40,13 @@ class Settings:
     )
     # Lowest BM25 score at which a knowledge article counts as an answer.
     faq_min_score: float = field(default_factory=lambda: _env_float("FAQ_MIN_SCORE", 1.0))
+    # Order database: SQLite file by default, PostgreSQL by URL
+    # (postgresql://user:pw@host:5432/shop).
+    database_url: str = field(
+        default_factory=lambda: _env(
+            "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'var' / 'shop.db'}"
+        )
+    )
     default_language: str = field(default_factory=lambda: _env("DEFAULT_LANGUAGE", "zh"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 
