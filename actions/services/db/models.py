@@ -179,6 +179,8 @@ class Order(Base):
     discount_cents: Mapped[int] = mapped_column(Integer, default=0)
     total_cents: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    # Refunds go back here: alipay, wechat_pay, unionpay, card. None while unpaid.
+    payment_method: Mapped[str | None] = mapped_column(String(32))
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -285,6 +285,9 @@ class SeedGenerator:
                 "total_cents": subtotal + shipping - discount,
                 "placed_at": placed,
                 "updated_at": placed,
+                "payment_method": None
+                if status == m.OrderStatus.PENDING_PAYMENT
+                else self.rng.choice(["alipay", "wechat_pay", "unionpay"]),
                 "paid_at": None
                 if status == m.OrderStatus.PENDING_PAYMENT
                 else placed + timedelta(minutes=self.rng.randint(1, 30)),
@@ -380,7 +383,7 @@ class SeedGenerator:
                 "status": m.RefundStatus.COMPLETED
                 if done < self.anchor
                 else m.RefundStatus.PROCESSING,
-                "method": self.rng.choice(["alipay", "wechat_pay", "unionpay"]),
+                "method": order["payment_method"],
                 "idempotency_key": f"seed-refund-{order['order_number']}",
                 "created_at": when,
                 "completed_at": done if done < self.anchor else None,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:27:42.493621
+Create Date: 2026-11-23 13:30:53.787032
 """
 
 from __future__ import annotations
@@ -180,6 +180,7 @@ def upgrade() -> None:
         sa.Column("discount_cents", sa.Integer(), nullable=False),
         sa.Column("total_cents", sa.Integer(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("payment_method", sa.String(length=32), nullable=True),
         sa.Column(
             "placed_at", actions.services.db.columns.UTCDateTime(timezone=True), nullable=False
         ),

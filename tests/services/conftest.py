@@ -1,4 +1,4 @@
-"""A freshly migrated order database per test module, on SQLite and on PostgreSQL."""
+"""A freshly migrated order database per test, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,0 +1,339 @@
+"""After-sales rules on a real database (SQLite and PostgreSQL), one scenario per test."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from actions.services.db import models as m
+from actions.services.db.session import Database
+from actions.services.orders import (
+    NextStep,
+    OrderNotAccessible,
+    OrderService,
+    Reason,
+    Requester,
+    RuleRefusal,
+)
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+ALICE = Requester(customer_id=1)
+BOB = Requester(customer_id=2)
+
+
+def _order(number: str, customer: int, status: m.OrderStatus, **extra: Any) -> m.Order:
+    fields: dict[str, Any] = {
+        "order_number": number,
+        "customer_id": customer,
+        "status": status,
+        "recipient": "张三",
+        "recipient_phone": "13812345678",
+        "region": "上海市",
+        "city": "上海市",
+        "line1": "浦东新区世纪大道 100 号",
+        "postal_code": "200120",
+        "subtotal_cents": 40000,
+        "shipping_cents": 0,
+        "discount_cents": 5000,
+        "total_cents": 35000,
+        "payment_method": "alipay",
+        "placed_at": NOW - timedelta(days=30),
+    }
+    fields.update(extra)
+    return m.Order(**fields)
+
+
+@pytest.fixture
+def service(database: Database) -> OrderService:
+    with database.session() as s:
+        s.add_all(
+            [
+                m.Customer(id=1, name="张三", phone="13812345678"),
+                m.Customer(id=2, name="Bob Lee", phone="4155550123", language="en"),
+                m.Product(
+                    id=1,
+                    code="P1",
+                    category="dresses",
+                    brand="Lumi",
+                    title_zh="真丝连衣裙",
+                    title_en="Silk dress",
+                    price_cents=10000,
+                ),
+                m.Product(
+                    id=2,
+                    code="P2",
+                    category="bags",
+                    brand="Carryall",
+                    title_zh="托特包",
+                    title_en="Tote bag",
+                    price_cents=30000,
+                ),
+            ]
+        )
+        s.flush()
+        s.add_all(
+            [
+                m.Variant(
+                    id=1,
+                    product_id=1,
+                    sku="P1-RED-M",
+                    color="red",
+                    size="M",
+                    stock=5,
+                    price_cents=10000,
+                ),
+                m.Variant(
+                    id=2,
+                    product_id=1,
+                    sku="P1-BLU-M",
+                    color="blue",
+                    size="M",
+                    stock=0,
+                    price_cents=10000,
+                ),
+                m.Variant(
+                    id=3,
+                    product_id=1,
+                    sku="P1-RED-L",
+                    color="red",
+                    size="L",
+                    stock=3,
+                    price_cents=10000,
+                ),
+                m.Variant(
+                    id=4,
+                    product_id=2,
+                    sku="P2-BLK",
+                    color="black",
+                    size="one-size",
+                    stock=9,
+                    price_cents=30000,
+                ),
+            ]
+        )
+        s.flush()
+        delivered = {"status": m.OrderStatus.DELIVERED}
+        s.add_all(
+            [
+                _order("A1000001", 1, m.OrderStatus.PAID),
+                _order("A1000002", 1, m.OrderStatus.IN_TRANSIT),
+                _order("A1000003", 1, **delivered, delivered_at=NOW - timedelta(days=3)),
+                _order("A1000004", 1, **delivered, delivered_at=NOW - timedelta(days=10)),
+                _order("A1000005", 1, **delivered, delivered_at=NOW - timedelta(days=20)),
+                _order("A1000006", 1, m.OrderStatus.PENDING_PAYMENT, payment_method=None),
+                _order("A2000001", 2, m.OrderStatus.PAID),
+            ]
+        )
+        s.flush()
+        for order_id in range(1, 8):
+            s.add_all(
+                [
+                    m.OrderItem(
+                        order_id=order_id,
+                        variant_id=1,
+                        title_zh="真丝连衣裙",
+                        title_en="Silk dress",
+                        quantity=1,
+                        unit_price_cents=10000,
+                    ),
+                    m.OrderItem(
+                        order_id=order_id,
+                        variant_id=4,
+                        title_zh="托特包",
+                        title_en="Tote bag",
+                        quantity=1,
+                        unit_price_cents=30000,
+                    ),
+                ]
+            )
+    return OrderService(database, clock=lambda: NOW)
+
+
+def item_id(service: OrderService, number: str, variant_sku_color: str) -> int:
+    summary = service.order_summary(ALICE, number)
+    return next(i.id for i in summary.items if i.color == variant_sku_color)
+
+
+def count(database: Database, model: type[m.Base]) -> int:
+    with database.session() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# --- identity -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "phone", "ok"),
+    [
+        ("A1000001", "5678", True),
+        ("a1000001", "138 1234 5678", True),
+        ("A1000001", "5679", False),
+        ("A9999999", "5678", False),
+        ("A1000001' OR 1=1 --", "5678", False),
+        ("A2000001", "0123", True),
+    ],
+)
+def test_guest_proves_an_order_with_its_phone(
+    service: OrderService, number: str, phone: str, ok: bool
+) -> None:
+    assert service.verify_guest(number, phone) is ok
+
+
+def test_owner_sees_the_order_and_nobody_else_does(service: OrderService) -> None:
+    assert service.order_summary(ALICE, "A1000003").status == m.OrderStatus.DELIVERED
+    assert (
+        service.order_summary(Requester(verified_order="A1000003"), "a1000003").total_cents == 35000
+    )
+    for requester, number in [
+        (BOB, "A1000003"),  # someone else's order
+        (BOB, "A9999999"),  # no such order: the same answer
+        (Requester(verified_order="A2000001"), "A1000003"),  # guest proved another order
+        (Requester(), "A1000003"),  # nobody
+        (ALICE, "'; DROP TABLE orders; --"),
+    ]:
+        with pytest.raises(OrderNotAccessible):
+            service.order_summary(requester, number)
+
+
+# --- cancel ---------------------------------------------------------------------------
+
+
+def test_cancel_before_shipping_refunds_in_full_once(
+    service: OrderService, database: Database
+) -> None:
+    result = service.cancel(ALICE, "A1000001")
+    assert (result.amount_cents, result.repeated) == (35000, False)
+    again = service.cancel(ALICE, "A1000001")
+    assert again.repeated
+    assert service.order_summary(ALICE, "A1000001").status == m.OrderStatus.CANCELLED
+    assert [r.amount_cents for r in service.refunds(ALICE, "A1000001")] == [35000]
+    assert count(database, m.AuditLog) == 1
+
+
+def test_cancel_of_an_unpaid_order_refunds_nothing(service: OrderService) -> None:
+    assert service.cancel(ALICE, "A1000006").amount_cents == 0
+    assert service.refunds(ALICE, "A1000006") == []
+
+
+@pytest.mark.parametrize(
+    ("number", "reason", "next_step"),
+    [
+        ("A1000002", Reason.ALREADY_SHIPPED, NextStep.RETURN_AFTER_DELIVERY),
+        ("A1000003", Reason.ALREADY_DELIVERED, NextStep.REQUEST_RETURN),
+    ],
+)
+def test_cancel_after_shipping_is_refused_with_the_next_best_step(
+    service: OrderService, number: str, reason: Reason, next_step: NextStep
+) -> None:
+    with pytest.raises(RuleRefusal) as refusal:
+        service.cancel(ALICE, number)
+    assert (refusal.value.reason, refusal.value.next_step) == (reason, next_step)
+    assert service.order_summary(ALICE, number).status != m.OrderStatus.CANCELLED
+
+
+def test_someone_elses_order_cannot_be_cancelled(service: OrderService) -> None:
+    with pytest.raises(OrderNotAccessible):
+        service.cancel(BOB, "A1000001")
+    assert service.order_summary(ALICE, "A1000001").status == m.OrderStatus.PAID
+
+
+# --- address --------------------------------------------------------------------------
+
+NEW_ADDRESS = {
+    "recipient": "张三",
+    "phone": "13812345678",
+    "region": "浙江省",
+    "city": "杭州市",
+    "line1": "西湖区文三路 1 号",
+    "postal_code": "310000",
+}
+
+
+def test_address_changes_before_shipping_and_the_audit_holds_no_address(
+    service: OrderService, database: Database
+) -> None:
+    assert not service.change_address(ALICE, "A1000001", **NEW_ADDRESS).repeated
+    assert service.change_address(ALICE, "A1000001", **NEW_ADDRESS).repeated
+    with database.session() as s:
+        audit = s.scalars(select(m.AuditLog)).all()
+    assert len(audit) == 1
+    assert audit[0].details == {"fields": ["region", "city", "line1", "postal_code"]}
+    assert "杭州" not in str(audit[0].details)
+
+
+def test_address_change_after_shipping_is_refused(service: OrderService) -> None:
+    with pytest.raises(RuleRefusal) as refusal:
+        service.change_address(ALICE, "A1000002", **NEW_ADDRESS)
+    assert refusal.value.next_step == NextStep.CONTACT_CARRIER
+
+
+# --- return ---------------------------------------------------------------------------
+
+
+def test_return_within_seven_days_refunds_the_items_share(
+    service: OrderService, database: Database
+) -> None:
+    dress = item_id(service, "A1000003", "red")
+    result = service.request_return(ALICE, "A1000003", dress, 1, "不合适", "conv-1:return")
+    # ¥100 dress in a ¥400 order with ¥50 off: ¥87.50 back.
+    assert result.amount_cents == 8750
+    repeat = service.request_return(ALICE, "A1000003", dress, 1, "不合适", "conv-1:return")
+    assert repeat.repeated
+    assert repeat.amount_cents == 8750
+    assert count(database, m.ReturnRequest) == 1
+    assert count(database, m.Refund) == 1
+    with pytest.raises(RuleRefusal) as refusal:
+        service.request_return(ALICE, "A1000003", dress, 1, "again", "conv-2:return")
+    assert refusal.value.reason == Reason.ALREADY_RETURNED
+
+
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [("A1000004", Reason.RETURN_WINDOW_CLOSED), ("A1000002", Reason.NOT_DELIVERED)],
+)
+def test_return_outside_the_window_or_before_delivery_is_refused(
+    service: OrderService, number: str, reason: Reason
+) -> None:
+    dress = item_id(service, number, "red")
+    with pytest.raises(RuleRefusal) as refusal:
+        service.request_return(ALICE, number, dress, 1, "x", f"k-{number}")
+    assert refusal.value.reason == reason
+
+
+# --- exchange -------------------------------------------------------------------------
+
+
+def test_exchange_within_fifteen_days_reserves_stock_once(
+    service: OrderService, database: Database
+) -> None:
+    dress = item_id(service, "A1000004", "red")
+    first = service.request_exchange(ALICE, "A1000004", dress, 3, "conv-1:exchange")
+    assert not first.repeated
+    assert service.request_exchange(ALICE, "A1000004", dress, 3, "conv-1:exchange").repeated
+    with database.session() as s:
+        assert s.get(m.Variant, 3).stock == 2  # type: ignore[union-attr]
+    assert count(database, m.Exchange) == 1
+
+
+@pytest.mark.parametrize(
+    ("number", "variant", "reason"),
+    [
+        ("A1000004", 2, Reason.OUT_OF_STOCK),
+        ("A1000004", 4, Reason.INVALID_VARIANT),
+        ("A1000004", 1, Reason.INVALID_VARIANT),
+        ("A1000005", 3, Reason.EXCHANGE_WINDOW_CLOSED),
+    ],
+)
+def test_exchange_rules(service: OrderService, number: str, variant: int, reason: Reason) -> None:
+    dress = item_id(service, number, "red")
+    with pytest.raises(RuleRefusal) as refusal:
+        service.request_exchange(ALICE, number, dress, variant, f"k-{number}-{variant}")
+    assert refusal.value.reason == reason
+
+
+def test_recent_orders_are_the_customers_own_newest(service: OrderService) -> None:
+    numbers = [o.order_number for o in service.recent_orders(2)]
+    assert numbers == ["A2000001"]
