@@ -47,6 +47,10 @@ class Settings:
             "DATABASE_URL", f"sqlite:///{PROJECT_ROOT / 'var' / 'shop.db'}"
         )
     )
+    # Signs logged-in shoppers' tokens (HS256, >= 32 chars). Empty: guests only.
+    customer_token_secret: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", ""))
+    # Dates in answers are shown in the store's time zone.
+    store_timezone: str = field(default_factory=lambda: _env("STORE_TIMEZONE", "Asia/Shanghai"))
     default_language: str = field(default_factory=lambda: _env("DEFAULT_LANGUAGE", "zh"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
 

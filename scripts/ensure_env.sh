@@ -2,12 +2,17 @@
 # Create .env with fresh random secrets on first run; never overwrite an existing one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -f .env ]; then exit 0; fi
 secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(32))'; }
+if [ -f .env ]; then
+  # Add secrets that a newer version needs to an older .env.
+  grep -q '^CUSTOMER_TOKEN_SECRET=' .env || echo "CUSTOMER_TOKEN_SECRET=$(secret)" >> .env
+  exit 0
+fi
 umask 077
 cat > .env <<ENV
 # Created by make on $(date -u +%Y-%m-%d). Secrets for this machine only: never commit.
 RASA_AUTH_TOKEN=$(secret)
 ACTION_SERVER_TOKEN=$(secret)
+CUSTOMER_TOKEN_SECRET=$(secret)
 ENV
 echo "created .env with new secrets"

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import pytest
 from sqlalchemy import func, select
 
@@ -18,137 +15,12 @@ from actions.services.orders import (
     Requester,
     RuleRefusal,
 )
-
-NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
-ALICE = Requester(customer_id=1)
-BOB = Requester(customer_id=2)
-
-
-def _order(number: str, customer: int, status: m.OrderStatus, **extra: Any) -> m.Order:
-    fields: dict[str, Any] = {
-        "order_number": number,
-        "customer_id": customer,
-        "status": status,
-        "recipient": "张三",
-        "recipient_phone": "13812345678",
-        "region": "上海市",
-        "city": "上海市",
-        "line1": "浦东新区世纪大道 100 号",
-        "postal_code": "200120",
-        "subtotal_cents": 40000,
-        "shipping_cents": 0,
-        "discount_cents": 5000,
-        "total_cents": 35000,
-        "payment_method": "alipay",
-        "placed_at": NOW - timedelta(days=30),
-    }
-    fields.update(extra)
-    return m.Order(**fields)
+from tests.factories import ALICE, BOB, NOW, add_scenario
 
 
 @pytest.fixture
 def service(database: Database) -> OrderService:
-    with database.session() as s:
-        s.add_all(
-            [
-                m.Customer(id=1, name="张三", phone="13812345678"),
-                m.Customer(id=2, name="Bob Lee", phone="4155550123", language="en"),
-                m.Product(
-                    id=1,
-                    code="P1",
-                    category="dresses",
-                    brand="Lumi",
-                    title_zh="真丝连衣裙",
-                    title_en="Silk dress",
-                    price_cents=10000,
-                ),
-                m.Product(
-                    id=2,
-                    code="P2",
-                    category="bags",
-                    brand="Carryall",
-                    title_zh="托特包",
-                    title_en="Tote bag",
-                    price_cents=30000,
-                ),
-            ]
-        )
-        s.flush()
-        s.add_all(
-            [
-                m.Variant(
-                    id=1,
-                    product_id=1,
-                    sku="P1-RED-M",
-                    color="red",
-                    size="M",
-                    stock=5,
-                    price_cents=10000,
-                ),
-                m.Variant(
-                    id=2,
-                    product_id=1,
-                    sku="P1-BLU-M",
-                    color="blue",
-                    size="M",
-                    stock=0,
-                    price_cents=10000,
-                ),
-                m.Variant(
-                    id=3,
-                    product_id=1,
-                    sku="P1-RED-L",
-                    color="red",
-                    size="L",
-                    stock=3,
-                    price_cents=10000,
-                ),
-                m.Variant(
-                    id=4,
-                    product_id=2,
-                    sku="P2-BLK",
-                    color="black",
-                    size="one-size",
-                    stock=9,
-                    price_cents=30000,
-                ),
-            ]
-        )
-        s.flush()
-        delivered = {"status": m.OrderStatus.DELIVERED}
-        s.add_all(
-            [
-                _order("A1000001", 1, m.OrderStatus.PAID),
-                _order("A1000002", 1, m.OrderStatus.IN_TRANSIT),
-                _order("A1000003", 1, **delivered, delivered_at=NOW - timedelta(days=3)),
-                _order("A1000004", 1, **delivered, delivered_at=NOW - timedelta(days=10)),
-                _order("A1000005", 1, **delivered, delivered_at=NOW - timedelta(days=20)),
-                _order("A1000006", 1, m.OrderStatus.PENDING_PAYMENT, payment_method=None),
-                _order("A2000001", 2, m.OrderStatus.PAID),
-            ]
-        )
-        s.flush()
-        for order_id in range(1, 8):
-            s.add_all(
-                [
-                    m.OrderItem(
-                        order_id=order_id,
-                        variant_id=1,
-                        title_zh="真丝连衣裙",
-                        title_en="Silk dress",
-                        quantity=1,
-                        unit_price_cents=10000,
-                    ),
-                    m.OrderItem(
-                        order_id=order_id,
-                        variant_id=4,
-                        title_zh="托特包",
-                        title_en="Tote bag",
-                        quantity=1,
-                        unit_price_cents=30000,
-                    ),
-                ]
-            )
+    add_scenario(database)
     return OrderService(database, clock=lambda: NOW)
 
 

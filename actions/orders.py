@@ -1,0 +1,249 @@
+"""Order status, shipment tracking and refund status, for the shopper who owns the order.
+
+`order_form` collects the order number and, for a guest, the phone digits that prove
+it; `action_answer_order` then answers whichever of the three questions was asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.common import shopper_language
+from actions.services.db.session import Database
+from actions.services.identity import CustomerTokens, normalize_order_number
+from actions.services.orders import OrderNotAccessible, OrderService, OrderSummary, Requester
+from actions.settings import get_settings
+from actions.verification import (
+    MAX_FAILURES,
+    default_tokens,
+    failures,
+    logged_in_customer,
+    requester_for,
+    verified_orders,
+)
+
+logger = logging.getLogger(__name__)
+
+ORDER_INTENTS = ("check_order_status", "track_shipment", "check_refund_status")
+ORDER_NUMBER_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][\s\-]?\d{7}(?!\d)")
+# Names of payment methods and carriers as the shopper reads them (data labels).
+METHOD_NAMES = {
+    "zh": {"alipay": "支付宝", "wechat_pay": "微信支付", "unionpay": "银联卡", "card": "银行卡"},
+    "en": {"alipay": "Alipay", "wechat_pay": "WeChat Pay", "unionpay": "UnionPay", "card": "card"},
+}
+CARRIER_NAMES_EN = {"顺丰速运": "SF Express", "中通快递": "ZTO Express", "京东物流": "JD Logistics"}
+
+
+@lru_cache(maxsize=1)
+def default_order_service() -> OrderService:
+    """One engine per action server process, created on first use."""
+    return OrderService(Database(get_settings().database_url))
+
+
+def money(cents: int) -> str:
+    return f"¥{cents / 100:.2f}"
+
+
+def local_time(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(get_settings().store_timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def describe_items(summary: OrderSummary, language: str) -> str:
+    parts = [
+        f"{i.title_zh if language == 'zh' else i.title_en} ×{i.quantity}" for i in summary.items
+    ]
+    return ("、" if language == "zh" else ", ").join(parts)
+
+
+def last_order_intent(tracker: Tracker) -> str:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            intent = (event.get("parse_data") or {}).get("intent", {}).get("name")
+            if intent in ORDER_INTENTS:
+                return str(intent)
+    return ORDER_INTENTS[0]
+
+
+class OrderActionMixin:
+    """Services for order actions, injectable for tests."""
+
+    def __init__(
+        self, orders: OrderService | None = None, tokens: CustomerTokens | None = None
+    ) -> None:
+        self._orders = orders
+        self.tokens = tokens if tokens is not None else default_tokens()
+
+    @property
+    def orders(self) -> OrderService:
+        # Lazily: importing the actions package must not open a database.
+        if self._orders is None:
+            self._orders = default_order_service()
+        return self._orders
+
+
+class ValidateOrderForm(OrderActionMixin, FormValidationAction):
+    """Order number first; then, for a guest, the phone digits that prove the order."""
+
+    def name(self) -> str:
+        return "validate_order_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        order = tracker.get_slot("order_id")
+        if logged_in_customer(tracker, self.tokens) is not None or (
+            order and order in verified_orders(tracker)
+        ):
+            return ["order_id"]
+        return ["order_id", "guest_phone"]
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        match = ORDER_NUMBER_IN_TEXT.search(str(value or ""))
+        number = normalize_order_number(match.group()) if match else None
+        if number is None:
+            dispatcher.utter_message(response="utter_invalid_order_number")
+            return {"order_id": None}
+        if failures(tracker).get(number, 0) >= MAX_FAILURES:
+            dispatcher.utter_message(response="utter_verification_locked", order_id=number)
+            return {"order_id": None}
+        customer_id = logged_in_customer(tracker, self.tokens)
+        if customer_id is None:
+            proven = number in verified_orders(tracker)
+            return {"order_id": number} if proven else {"order_id": number, "guest_phone": None}
+        try:
+            await asyncio.to_thread(
+                self.orders.order_summary, Requester(customer_id=customer_id), number
+            )
+        except OrderNotAccessible:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+            return {"order_id": None}
+        except SQLAlchemyError as error:
+            logger.error("order database error: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+            return {"order_id": None}
+        return {"order_id": number}
+
+    async def validate_guest_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        number = tracker.get_slot("order_id")
+        if not number:
+            return {"guest_phone": None}
+        counts = failures(tracker)
+        try:
+            proven = await asyncio.to_thread(self.orders.verify_guest, number, str(value or ""))
+        except SQLAlchemyError as error:
+            logger.error("order database error: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+            return {"guest_phone": None}
+        if proven:
+            # Keep no phone digits in the tracker once they have served.
+            return {
+                "guest_phone": "verified",
+                "verified_orders": [*verified_orders(tracker), number],
+            }
+        counts[number] = counts.get(number, 0) + 1
+        remaining = MAX_FAILURES - counts[number]
+        if remaining <= 0:
+            dispatcher.utter_message(response="utter_verification_locked", order_id=number)
+            return {"guest_phone": None, "order_id": None, "verification_failures": counts}
+        dispatcher.utter_message(response="utter_verification_failed", remaining=remaining)
+        return {"guest_phone": None, "verification_failures": counts}
+
+
+class ActionAnswerOrder(OrderActionMixin, Action):
+    """Answers the order question the shopper asked, once the order is proven theirs."""
+
+    def name(self) -> str:
+        return "action_answer_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [SlotSet("guest_phone", None)]
+        number = tracker.get_slot("order_id")
+        if not number:
+            return events
+        requester = requester_for(tracker, self.tokens, number)
+        language = shopper_language(tracker)
+        intent = last_order_intent(tracker)
+        try:
+            summary = await asyncio.to_thread(self.orders.order_summary, requester, number)
+            if intent == "check_refund_status":
+                refunds = await asyncio.to_thread(self.orders.refunds, requester, number)
+        except OrderNotAccessible:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+            return events
+        except SQLAlchemyError as error:
+            logger.error("order database error: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+            return events
+        if intent == "track_shipment":
+            self._tracking(dispatcher, summary, language)
+        elif intent == "check_refund_status":
+            self._refunds(dispatcher, summary, refunds, language)
+        else:
+            dispatcher.utter_message(
+                response=f"utter_order_status_{summary.status.value}",
+                order_number=summary.order_number,
+                placed_at=local_time(summary.placed_at),
+                delivered_at=local_time(summary.delivered_at),
+                items=describe_items(summary, language),
+                total=money(summary.total_cents),
+            )
+        return events
+
+    @staticmethod
+    def _tracking(dispatcher: CollectingDispatcher, summary: OrderSummary, language: str) -> None:
+        if not summary.tracking_number or not summary.tracking:
+            dispatcher.utter_message(
+                response="utter_tracking_not_shipped", order_number=summary.order_number
+            )
+            return
+        latest = summary.tracking[-1]
+        carrier = summary.carrier or ""
+        dispatcher.utter_message(
+            response="utter_tracking",
+            order_number=summary.order_number,
+            carrier=CARRIER_NAMES_EN.get(carrier, carrier) if language == "en" else carrier,
+            tracking_number=summary.tracking_number,
+            event_time=local_time(latest.occurred_at),
+            location=latest.location,
+            event=latest.description_zh if language == "zh" else latest.description_en,
+        )
+
+    @staticmethod
+    def _refunds(
+        dispatcher: CollectingDispatcher, summary: OrderSummary, refunds: list[Any], language: str
+    ) -> None:
+        if not refunds:
+            dispatcher.utter_message(response="utter_no_refund", order_number=summary.order_number)
+            return
+        for refund in refunds:
+            dispatcher.utter_message(
+                response=f"utter_refund_{refund.status.value}",
+                order_number=summary.order_number,
+                amount=money(refund.amount_cents),
+                method=METHOD_NAMES[language].get(refund.method, refund.method),
+                date=local_time(refund.completed_at or refund.created_at),
+            )
