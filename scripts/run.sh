@@ -24,7 +24,7 @@ pids+=($!)
   --endpoints endpoints.yml --credentials credentials.yml &
 pids+=($!)
 .venv-actions/bin/python web/server.py --host 127.0.0.1 --port "$WEB_PORT" \
-  --rasa-url "http://127.0.0.1:$RASA_PORT" &
+  --rasa-url "http://127.0.0.1:$RASA_PORT" --demo-login &
 pids+=($!)
 
 echo "waiting for Rasa to load the model..."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -111,14 +112,21 @@ def response_texts(domain: dict[str, Any], name: str, language: str) -> list[str
     return texts
 
 
-def load_web_server() -> ModuleType:
-    """web/server.py as a module (web/ is not a package: it is run as a script)."""
-    spec = importlib.util.spec_from_file_location("web_server", PROJECT_ROOT / "web" / "server.py")
+def load_web_module(name: str) -> ModuleType:
+    """A module from web/ (not a package: its files run as scripts), e.g. "server"."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "web" / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
     return module
+
+
+def load_web_server() -> ModuleType:
+    return load_web_module("server")
 
 
 # --- order database ------------------------------------------------------------------

@@ -18,7 +18,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from urllib.parse import unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 WEB_ROOT = Path(__file__).resolve().parent
 STATIC_ROOT = WEB_ROOT / "static"
@@ -92,8 +93,11 @@ class ShopMateWebServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], rasa_url: str) -> None:
+    def __init__(
+        self, address: tuple[str, int], rasa_url: str, demo_login: Any | None = None
+    ) -> None:
         self.rasa_url = rasa_url
+        self.demo_login = demo_login
         self.response_headers = security_headers(rasa_url)
         self.config_body = json.dumps({"rasaUrl": rasa_url, "socketPath": SOCKET_PATH}).encode()
         super().__init__(address, ShopPageHandler)
@@ -126,8 +130,28 @@ class ShopPageHandler(BaseHTTPRequestHandler):
             self._send_file(SOCKET_IO_CLIENT, send_body)
         elif path.startswith("/static/") and (found := resolve_static(path[len("/static/") :])):
             self._send_file(found, send_body)
+        elif path.startswith("/demo/") and self.server.demo_login is not None:
+            self._demo(path, send_body)
         else:
             self._not_found(send_body)
+
+    def _demo(self, path: str, send_body: bool) -> None:
+        """Demo login: /demo/customers.json and /demo/token?customer=ID (see demo_login.py)."""
+        login = self.server.demo_login
+        if path == "/demo/customers.json":
+            body = json.dumps(login.customers(), ensure_ascii=False).encode()
+        elif path == "/demo/token":
+            query = parse_qs(urlsplit(self.path).query)
+            raw = (query.get("customer") or [""])[0]
+            token = login.token_for(int(raw)) if raw.isdigit() else None
+            if token is None:
+                self._not_found(send_body)
+                return
+            body = json.dumps({"token": token}).encode()
+        else:
+            self._not_found(send_body)
+            return
+        self._send(HTTPStatus.OK, body, CONTENT_TYPES[".json"], send_body)
 
     def _send_file(self, path: Path, send_body: bool) -> None:
         try:
@@ -167,9 +191,11 @@ class ShopPageHandler(BaseHTTPRequestHandler):
         sys.stderr.write(f"web: {self.address_string()} {message}\n")
 
 
-def build_server(host: str, port: int, rasa_url: str) -> ThreadingHTTPServer:
+def build_server(
+    host: str, port: int, rasa_url: str, demo_login: Any | None = None
+) -> ThreadingHTTPServer:
     """A ready-to-serve server; port 0 picks a free port (see server.server_address)."""
-    return ShopMateWebServer((host, port), normalize_rasa_url(rasa_url))
+    return ShopMateWebServer((host, port), normalize_rasa_url(rasa_url), demo_login)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -182,6 +208,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="http://127.0.0.1:5005",
         help="where the browser reaches Rasa's socketio channel",
     )
+    parser.add_argument(
+        "--demo-login",
+        action="store_true",
+        help="let the page pick a seeded customer and get a signed token (demo only)",
+    )
     return parser.parse_args(argv)
 
 
@@ -191,7 +222,12 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    server = build_server(args.host, args.port, args.rasa_url)
+    demo_login = None
+    if args.demo_login:
+        from demo_login import DemoLogin  # the project's code: only with --demo-login
+
+        demo_login = DemoLogin.from_settings()
+    server = build_server(args.host, args.port, args.rasa_url, demo_login)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     port = server.server_address[1]
     print(f"ShopMate web page: http://{args.host}:{port}", flush=True)

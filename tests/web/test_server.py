@@ -8,7 +8,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.conftest import load_web_server
+from actions.services.db.session import Database
+from actions.services.identity import CustomerTokens
+from tests.conftest import load_web_module, load_web_server
+from tests.factories import add_scenario
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +57,31 @@ def test_socket_io_client_is_served_locally(base_url: str) -> None:
 )
 def test_nothing_outside_static_is_served(base_url: str, path: str) -> None:
     assert requests.get(f"{base_url}{path}", timeout=5).status_code == 404
+
+
+@pytest.fixture
+def demo_url(database: Database) -> Iterator[str]:
+    add_scenario(database)
+    login = load_web_module("demo_login").DemoLogin(CustomerTokens("k" * 40), database)
+    server = load_web_server().build_server("127.0.0.1", 0, "http://127.0.0.1:5005", login)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_demo_login_signs_a_token_for_a_seeded_customer_only(demo_url: str) -> None:
+    customers = requests.get(f"{demo_url}/demo/customers.json", timeout=5).json()
+    assert [c["id"] for c in customers] == [1, 2]
+    assert "A2000001" in customers[1]["orders"]
+    token = requests.get(f"{demo_url}/demo/token?customer=2", timeout=5).json()["token"]
+    assert CustomerTokens("k" * 40).verify(token) == 2
+    for bad in ["999", "abc", "", "1;DROP"]:
+        assert requests.get(f"{demo_url}/demo/token?customer={bad}", timeout=5).status_code == 404
+
+
+def test_demo_login_is_off_unless_asked_for(base_url: str) -> None:
+    assert requests.get(f"{base_url}/demo/customers.json", timeout=5).status_code == 404
+    assert requests.get(f"{base_url}/demo/token?customer=1", timeout=5).status_code == 404

@@ -85,7 +85,10 @@
   // Metadata sent with every message. A later feature adds the shopper's signed token
   // here; Rasa's side verifies it, the widget never decides who the shopper is.
   function buildMetadata() {
-    return {};
+    // A signed token from the shop's server (demo-login.js in the demo); the action
+    // server verifies it. Without one the shopper is a guest.
+    var auth = window.ShopMateAuth;
+    return auth && auth.token ? { customer_token: auth.token } : {};
   }
 
   /* ---------- rendering ---------- */

@@ -1,0 +1,59 @@
+"""Demo-only "login": pick a seeded customer, get a token signed server-side.
+
+A real shop signs the token in its own backend when the shopper logs in; this stands
+in for that so the demo page can show the logged-in experience. The secret
+(CUSTOMER_TOKEN_SECRET) stays on the server; the browser only ever sees tokens.
+Enabled by `web/server.py --demo-login` (which `make run` passes) and never meant to be
+exposed beyond 127.0.0.1: anyone who can reach it can act as a demo customer.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from actions.services.db import models as m  # noqa: E402
+from actions.services.db.session import Database  # noqa: E402
+from actions.services.identity import CustomerTokens  # noqa: E402
+from actions.settings import get_settings  # noqa: E402
+
+DEMO_CUSTOMERS = 6
+
+
+@dataclass
+class DemoLogin:
+    tokens: CustomerTokens
+    database: Database
+
+    @classmethod
+    def from_settings(cls) -> DemoLogin:
+        settings = get_settings()
+        return cls(CustomerTokens(settings.customer_token_secret), Database(settings.database_url))
+
+    def customers(self) -> list[dict[str, object]]:
+        """A few seeded customers with their latest order numbers (for trying it out)."""
+        with self.database.session() as session:
+            rows = session.scalars(select(m.Customer).order_by(m.Customer.id).limit(DEMO_CUSTOMERS))
+            result = []
+            for customer in rows:
+                orders = session.scalars(
+                    select(m.Order.order_number)
+                    .where(m.Order.customer_id == customer.id)
+                    .order_by(m.Order.placed_at.desc())
+                    .limit(3)
+                ).all()
+                result.append({"id": customer.id, "name": customer.name, "orders": list(orders)})
+            return result
+
+    def token_for(self, customer_id: int) -> str | None:
+        with self.database.session() as session:
+            if session.get(m.Customer, customer_id) is None:
+                return None
+        return self.tokens.sign(customer_id)
