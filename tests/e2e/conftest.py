@@ -20,11 +20,14 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import PROJECT_ROOT
+from actions.services.db.session import Database
+from tests.conftest import PROJECT_ROOT, migrate
+from tests.factories import add_scenario
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PYTHON = PROJECT_ROOT / ".venv-actions" / "bin" / "python"
 STARTUP_SECONDS = 240
+CUSTOMER_TOKEN_SECRET = "e2e-customer-token-secret-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -116,12 +119,21 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         encoding="utf-8",
     )
     tracker_db = workdir / "tracker.db"
+    # The order database: migrated with the project's migrations, with the exact
+    # scenario of tests/factories.py (Alice = customer 1, Bob = customer 2).
+    shop_db_url = f"sqlite:///{workdir / 'shop.db'}"
+    migrate(shop_db_url)
+    shop_db = Database(shop_db_url)
+    add_scenario(shop_db)
+    shop_db.dispose()
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
         "HF_HUB_OFFLINE": "1",
         "TRACKER_SQLITE_PATH": str(tracker_db),
         "ACTION_SERVER_TOKEN": action_token,
+        "DATABASE_URL": shop_db_url,
+        "CUSTOMER_TOKEN_SECRET": CUSTOMER_TOKEN_SECRET,
     }
     env.pop("TRACKER_DB_URL", None)
     env.pop("REDIS_URL", None)
