@@ -14,16 +14,11 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     ENTITIES,
-    ENTITY_ATTRIBUTE_CONFIDENCE,
-    ENTITY_ATTRIBUTE_END,
-    ENTITY_ATTRIBUTE_START,
-    ENTITY_ATTRIBUTE_TYPE,
-    ENTITY_ATTRIBUTE_VALUE,
-    EXTRACTOR,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from addons.entities import whole_message_entity
 from addons.language import detect_language
 
 LANGUAGE_ENTITY = "language"
@@ -49,13 +44,6 @@ class LanguageDetector(GraphComponent):
             language = detect_language(text) if text else None
             if language is None:
                 continue
-            entity = {
-                ENTITY_ATTRIBUTE_TYPE: LANGUAGE_ENTITY,
-                ENTITY_ATTRIBUTE_VALUE: language,
-                ENTITY_ATTRIBUTE_START: 0,
-                ENTITY_ATTRIBUTE_END: len(text),
-                ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
-                EXTRACTOR: self.__class__.__name__,
-            }
+            entity = whole_message_entity(LANGUAGE_ENTITY, language, text, self.__class__.__name__)
             message.set(ENTITIES, [*message.get(ENTITIES, []), entity], add_to_output=True)
         return messages

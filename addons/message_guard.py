@@ -16,11 +16,6 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     ENTITIES,
-    ENTITY_ATTRIBUTE_CONFIDENCE,
-    ENTITY_ATTRIBUTE_END,
-    ENTITY_ATTRIBUTE_START,
-    ENTITY_ATTRIBUTE_TYPE,
-    ENTITY_ATTRIBUTE_VALUE,
     EXTRACTOR,
     INTENT,
     INTENT_NAME_KEY,
@@ -29,6 +24,8 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+
+from addons.entities import whole_message_entity
 
 FALLBACK_INTENT = "nlu_fallback"
 INPUT_PROBLEM_ENTITY = "input_problem"
@@ -64,14 +61,9 @@ class MessageGuard(GraphComponent):
             intent = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
-            entity = {
-                ENTITY_ATTRIBUTE_TYPE: INPUT_PROBLEM_ENTITY,
-                ENTITY_ATTRIBUTE_VALUE: TOO_LONG,
-                ENTITY_ATTRIBUTE_START: 0,
-                ENTITY_ATTRIBUTE_END: len(text),
-                ENTITY_ATTRIBUTE_CONFIDENCE: 1.0,
-                EXTRACTOR: self.__class__.__name__,
-            }
+            entity = whole_message_entity(
+                INPUT_PROBLEM_ENTITY, TOO_LONG, text, self.__class__.__name__
+            )
             # Keep only the language tag: entities guessed from an unreadable text
             # must not fill slots.
             kept = [e for e in message.get(ENTITIES, []) if e.get(EXTRACTOR) == "LanguageDetector"]

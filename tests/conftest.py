@@ -6,7 +6,9 @@ import importlib.util
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -129,6 +131,17 @@ def load_web_server() -> ModuleType:
     return load_web_module("server")
 
 
+@contextmanager
+def serving(server: Any) -> Iterator[str]:
+    """Run a web/server.py server in a thread; yields its base URL."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # --- order database ------------------------------------------------------------------
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -140,15 +153,22 @@ def migrate(url: str) -> None:
     command.upgrade(config, "head")
 
 
-def _postgres_database() -> Iterator[str]:
+def require_service(name: str, check: Callable[[], object]) -> None:
+    """Skip (with the reason) when a service is unreachable; under CI=true, fail."""
     try:
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except psycopg.OperationalError as error:
-        reason = f"PostgreSQL not reachable at {POSTGRES_URL}: {type(error).__name__}"
+        check()
+    except Exception as error:  # noqa: BLE001 - any failure means the service is unusable
+        reason = f"{name} not reachable: {type(error).__name__}"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (required under CI)")
         pytest.skip(reason)
-    name = f"shopmate_db_{secrets.token_hex(4)}"
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    require_service("PostgreSQL", lambda: psycopg.connect(POSTGRES_URL, connect_timeout=3).close())
+    name = f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -161,15 +181,12 @@ def _postgres_database() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database migrated with the project's Alembic migrations."""
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'shop.db'}"])
-    else:
-        urls = _postgres_database()
-    url = next(urls)
-    migrate(url)
-    db = Database(url)
-    try:
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'shop.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_database("shopmate_db"))
+        migrate(url)
+        db = Database(url)
+        stack.callback(db.dispose)
         yield db
-    finally:
-        db.dispose()
-        next(urls, None)  # runs the PostgreSQL clean-up

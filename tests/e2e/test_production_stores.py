@@ -16,38 +16,20 @@ import psycopg
 import pytest
 import redis
 
-from tests.conftest import response_texts
+from tests.conftest import fresh_postgres_database, require_service, response_texts
 from tests.e2e.conftest import ShopMate, running_shopmate
 
 pytestmark = pytest.mark.e2e
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
-
-
-def _require(name: str, check: Any) -> None:
-    try:
-        check()
-    except Exception as error:  # noqa: BLE001 - any failure means the service is unusable
-        reason = f"{name} not reachable: {type(error).__name__}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason} (required under CI)")
-        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def tracker_database_url() -> Iterator[str]:
     """A fresh PostgreSQL database per run, so its events table starts empty."""
-    _require("PostgreSQL", lambda: psycopg.connect(POSTGRES_URL, connect_timeout=3).close())
-    _require("Redis", lambda: redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping())
-    database = f"shopmate_e2e_{secrets.token_hex(4)}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    try:
-        yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{database}"
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    require_service("Redis", lambda: redis.Redis.from_url(REDIS_URL, socket_timeout=3).ping())
+    with fresh_postgres_database("shopmate_e2e") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import load_web_server, response_texts
+from tests.conftest import load_web_server, response_texts, serving
 from tests.e2e.conftest import ShopMate
 
 pytestmark = pytest.mark.e2e
@@ -30,14 +29,8 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def page_url(shopmate: ShopMate) -> Iterator[str]:
-    server = load_web_server().build_server("127.0.0.1", 0, shopmate.rasa_url)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(load_web_server().build_server("127.0.0.1", 0, shopmate.rasa_url)) as url:
+        yield f"{url}/"
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -10,19 +9,14 @@ import requests
 
 from actions.services.db.session import Database
 from actions.services.identity import CustomerTokens
-from tests.conftest import load_web_module, load_web_server
+from tests.conftest import load_web_module, load_web_server, serving
 from tests.factories import add_scenario
 
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    server = load_web_server().build_server("127.0.0.1", 0, "http://127.0.0.1:5005")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(load_web_server().build_server("127.0.0.1", 0, "http://127.0.0.1:5005")) as url:
+        yield url
 
 
 def test_page_and_widget_are_served_with_security_headers(base_url: str) -> None:
@@ -63,13 +57,10 @@ def test_nothing_outside_static_is_served(base_url: str, path: str) -> None:
 def demo_url(database: Database) -> Iterator[str]:
     add_scenario(database)
     login = load_web_module("demo_login").DemoLogin(CustomerTokens("k" * 40), database)
-    server = load_web_server().build_server("127.0.0.1", 0, "http://127.0.0.1:5005", login)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(
+        load_web_server().build_server("127.0.0.1", 0, "http://127.0.0.1:5005", login)
+    ) as url:
+        yield url
 
 
 def test_demo_login_signs_a_token_for_a_seeded_customer_only(demo_url: str) -> None:
