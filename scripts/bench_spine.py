@@ -29,6 +29,10 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import stop_process_groups  # noqa: E402
+
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}
@@ -122,7 +126,12 @@ def start_rasa(
     if endpoints:
         command += ["--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")]
     return subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its Sanic workers stop with its process group
     )
 
 
@@ -268,6 +277,7 @@ def main() -> None:
             env=env,
             stdout=(work / "actions.log").open("wb"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         stock = start_rasa(init_dir / "models", init_dir, stock_port, None, work / "stock.log", ENV)
         shopmate = start_rasa(model_dir, ROOT, rasa_port, endpoints, work / "rasa.log", env)
@@ -315,13 +325,7 @@ def main() -> None:
             "shopmate_actions": round(rss_mb(actions.pid)),
         }
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_process_groups(processes)
         shutil.rmtree(work, ignore_errors=True)
         for url in databases:
             drop_database(args.postgres_url, url)

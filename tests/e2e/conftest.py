@@ -6,8 +6,10 @@ a `make run` that may be up on the default ports.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import time
@@ -145,6 +147,7 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         env=env,
         stdout=logs[0].open("wb"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     rasa = subprocess.Popen(
         [
@@ -168,6 +171,8 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         env=env,
         stdout=logs[1].open("wb"),
         stderr=subprocess.STDOUT,
+        # Its own process group: Sanic workers (SANIC_WORKERS > 1) are stopped with it.
+        start_new_session=True,
     )
     processes = [action_server, rasa]
     try:
@@ -182,13 +187,19 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
             logs=logs,
         )
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_process_groups(processes)
+
+
+def stop_process_groups(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process group, then SIGKILL what is still there after 20 s."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")
