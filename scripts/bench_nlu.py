@@ -49,7 +49,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
-    rng = random.Random(args.seed)
     train: dict[str, list[str]] = {}
     test: dict[str, dict[str, list[str]]] = {"zh": {}, "en": {}}
     for intent, examples in load_nlu_examples().items():
@@ -58,7 +57,9 @@ def main() -> None:
             by_language[detect_language(text) or "en"].append(text)
         for language, texts in by_language.items():
             texts = sorted(texts)
-            rng.shuffle(texts)
+            # One generator per (intent, language): adding an intent or an example
+            # elsewhere does not reshuffle every other split.
+            random.Random(f"{args.seed}:{intent}:{language}").shuffle(texts)  # noqa: S311
             held = max(1, round(len(texts) * args.test_share)) if len(texts) >= 5 else 0
             test[language].setdefault(intent, []).extend(texts[:held])
             train.setdefault(intent, []).extend(texts[held:])
