@@ -59,7 +59,7 @@ def main() -> None:
             texts = sorted(texts)
             # One generator per (intent, language): adding an intent or an example
             # elsewhere does not reshuffle every other split.
-            random.Random(f"{args.seed}:{intent}:{language}").shuffle(texts)  # noqa: S311
+            random.Random(f"{args.seed}:{intent}:{language}").shuffle(texts)
             held = max(1, round(len(texts) * args.test_share)) if len(texts) >= 5 else 0
             test[language].setdefault(intent, []).extend(texts[:held])
             train.setdefault(intent, []).extend(texts[held:])
