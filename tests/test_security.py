@@ -8,6 +8,7 @@ A2000001. The attacker is Bob, a guest, or a forger.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import jwt
@@ -22,7 +23,7 @@ from actions.services.orders import OrderNotAccessible, OrderService, Requester
 from tests.conftest import TrackerBuilder
 from tests.factories import NOW, add_scenario
 
-SECRET = "security-test-secret-0123456789abcdef"
+SECRET = secrets.token_urlsafe(32)
 TOKENS = CustomerTokens(SECRET)
 BOB = Requester(customer_id=2)
 ALICE_ORDERS = ["A1000001", "A1000002", "A1000003", "A1000004", "A1000005", "A1000006"]

@@ -29,7 +29,8 @@ from tests.factories import add_scenario
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PYTHON = PROJECT_ROOT / ".venv-actions" / "bin" / "python"
 STARTUP_SECONDS = 240
-CUSTOMER_TOKEN_SECRET = "e2e-customer-token-secret-0123456789abcdef"
+# A fresh signing secret per test run; the action server under test gets the same one.
+CUSTOMER_TOKEN_SECRET = secrets.token_urlsafe(32)
 
 
 def free_port() -> int:
