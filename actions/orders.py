@@ -23,7 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions.common import shopper_language
 from actions.services.db.session import Database
 from actions.services.identity import CustomerTokens, normalize_order_number
-from actions.services.orders import OrderNotAccessible, OrderService, OrderSummary, Requester
+from actions.services.orders import (
+    ON_THE_WAY,
+    OrderNotAccessible,
+    OrderService,
+    OrderSummary,
+    Requester,
+)
 from actions.settings import get_settings
 from actions.verification import (
     MAX_FAILURES,
@@ -211,6 +217,9 @@ class ActionAnswerOrder(OrderActionMixin, Action):
                 items=describe_items(summary, language),
                 total=money(summary.total_cents),
             )
+            if summary.status in ON_THE_WAY:
+                # "Where is my order?" is as often about the parcel as the order.
+                self._tracking(dispatcher, summary, language)
         return events
 
     @staticmethod

@@ -196,3 +196,15 @@ async def test_database_down_gets_a_polite_answer(
     tracker = tracker_for("", slots={"order_id": "A1000003"}, metadata=as_customer(1))
     await action.run(dispatcher, tracker, {})
     assert responses(dispatcher) == ["utter_order_service_unavailable"]
+
+
+async def test_status_of_an_order_on_its_way_includes_the_latest_tracking(
+    orders: OrderService, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
+) -> None:
+    action = ActionAnswerOrder(orders, TOKENS)
+    tracker = tracker_for(
+        "", intent="check_order_status", slots={"order_id": "A1000002"}, metadata=as_customer(1)
+    )
+    await action.run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_order_status_in_transit", "utter_tracking"]
+    assert dispatcher.messages[1]["tracking_number"] == "SF1000002001"
