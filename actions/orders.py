@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from abc import ABC, abstractmethod
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -101,11 +102,21 @@ class OrderActionMixin:
         return self._orders
 
 
-class ValidateOrderForm(OrderActionMixin, FormValidationAction):
-    """Order number first; then, for a guest, the phone digits that prove the order."""
+class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
+    """Order number first; then, for a guest, the phone digits that prove the order.
 
-    def name(self) -> str:
-        return "validate_order_form"
+    Every form about one order shares this; a subclass says what to do once the order
+    is proven the shopper's (`on_proven`), which is also where a logged-in shopper's
+    ownership is checked.
+    """
+
+    def identity_slots(self, tracker: Tracker) -> list[str]:
+        order = tracker.get_slot("order_id")
+        if logged_in_customer(tracker, self.tokens) is not None or (
+            order and order in verified_orders(tracker)
+        ):
+            return ["order_id"]
+        return ["order_id", "guest_phone"]
 
     async def required_slots(
         self,
@@ -114,12 +125,14 @@ class ValidateOrderForm(OrderActionMixin, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        order = tracker.get_slot("order_id")
-        if logged_in_customer(tracker, self.tokens) is not None or (
-            order and order in verified_orders(tracker)
-        ):
-            return ["order_id"]
-        return ["order_id", "guest_phone"]
+        return self.identity_slots(tracker)
+
+    @abstractmethod
+    async def on_proven(
+        self, requester: Requester, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Slots to set once `number` is proven the requester's; may raise
+        OrderNotAccessible (not theirs after all) or SQLAlchemyError."""
 
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -133,21 +146,13 @@ class ValidateOrderForm(OrderActionMixin, FormValidationAction):
             dispatcher.utter_message(response="utter_verification_locked", order_id=number)
             return {"order_id": None}
         customer_id = logged_in_customer(tracker, self.tokens)
-        if customer_id is None:
-            proven = number in verified_orders(tracker)
-            return {"order_id": number} if proven else {"order_id": number, "guest_phone": None}
-        try:
-            await asyncio.to_thread(
-                self.orders.order_summary, Requester(customer_id=customer_id), number
-            )
-        except OrderNotAccessible:
-            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
-            return {"order_id": None}
-        except SQLAlchemyError as error:
-            logger.error("order database error: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_order_service_unavailable")
-            return {"order_id": None}
-        return {"order_id": number}
+        if customer_id is not None:
+            requester = Requester(customer_id=customer_id)
+        elif number in verified_orders(tracker):
+            requester = Requester(verified_order=number)
+        else:
+            return {"order_id": number, "guest_phone": None}
+        return {"order_id": number, **await self._proven(requester, number, dispatcher, tracker)}
 
     async def validate_guest_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -164,10 +169,12 @@ class ValidateOrderForm(OrderActionMixin, FormValidationAction):
             return {"guest_phone": None}
         if proven:
             # Keep no phone digits in the tracker once they have served.
-            return {
+            slots = {
                 "guest_phone": "verified",
                 "verified_orders": [*verified_orders(tracker), number],
             }
+            requester = Requester(verified_order=number)
+            return {**slots, **await self._proven(requester, number, dispatcher, tracker)}
         counts[number] = counts.get(number, 0) + 1
         remaining = MAX_FAILURES - counts[number]
         if remaining <= 0:
@@ -175,6 +182,34 @@ class ValidateOrderForm(OrderActionMixin, FormValidationAction):
             return {"guest_phone": None, "order_id": None, "verification_failures": counts}
         dispatcher.utter_message(response="utter_verification_failed", remaining=remaining)
         return {"guest_phone": None, "verification_failures": counts}
+
+    async def _proven(
+        self, requester: Requester, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        try:
+            return await self.on_proven(requester, number, dispatcher, tracker)
+        except OrderNotAccessible:
+            dispatcher.utter_message(response="utter_order_not_found", order_id=number)
+        except SQLAlchemyError as error:
+            logger.error("order database error: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+        return {"order_id": None}
+
+
+class ValidateOrderForm(OrderProofValidation):
+    """The order questions: status, tracking and refund status."""
+
+    def name(self) -> str:
+        return "validate_order_form"
+
+    async def on_proven(
+        self, requester: Requester, number: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        if requester.customer_id is not None:
+            # A guest proved the order with its phone; a token names a customer who
+            # may not own it, so check before the form goes on.
+            await asyncio.to_thread(self.orders.owns, requester, number)
+        return {}
 
 
 class ActionAnswerOrder(OrderActionMixin, Action):

@@ -14,6 +14,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -23,6 +24,8 @@ from actions.services.db.columns import utcnow
 from actions.services.db.pricing import item_refund_cents
 from actions.services.db.session import Database
 from actions.services.identity import normalize_order_number, phone_matches
+
+_Keyed = TypeVar("_Keyed", m.ReturnRequest, m.Exchange)
 
 RETURN_WINDOW = timedelta(days=7)
 EXCHANGE_WINDOW = timedelta(days=15)
@@ -47,6 +50,7 @@ class Reason(enum.StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     INVALID_VARIANT = "invalid_variant"
     NOTHING_TO_REFUND = "nothing_to_refund"
+    NO_OTHER_VARIANT = "no_other_variant"
 
 
 class NextStep(enum.StrEnum):
@@ -59,7 +63,19 @@ class NextStep(enum.StrEnum):
     WARRANTY = "warranty"
     OTHER_VARIANT = "other_variant"
     CHECK_REFUND_STATUS = "check_refund_status"
+    CANCEL_ORDER = "cancel_order"
     HUMAN = "human"
+
+
+class ChangeKind(enum.StrEnum):
+    """The after-sales changes a shopper can ask for."""
+
+    CANCEL = "cancel"
+    ADDRESS = "address"
+    RETURN = "return"
+    EXCHANGE = "exchange"
+    # "I want my money back": a cancel before shipping, a return after delivery.
+    REFUND = "refund"
 
 
 class RuleRefusal(Exception):
@@ -128,6 +144,36 @@ class ChangeResult:
 
 
 @dataclass(frozen=True)
+class ReturnableItem:
+    """An item that can still be returned or exchanged, with what a return would refund."""
+
+    item: Item
+    quantity: int
+    refund_cents: int
+
+
+@dataclass(frozen=True)
+class ChangePlan:
+    """What a change would do, worked out before the shopper confirms it.
+
+    `kind` is never REFUND: a refund request resolves to a cancel or a return.
+    """
+
+    kind: ChangeKind
+    order_number: str
+    refund_cents: int = 0
+    items: tuple[ReturnableItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class VariantOption:
+    id: int
+    color: str | None
+    size: str | None
+    stock: int
+
+
+@dataclass(frozen=True)
 class RefundInfo:
     amount_cents: int
     status: m.RefundStatus
@@ -168,6 +214,26 @@ class OrderService:
         with self.database.session() as session:
             return self._summary(self._load(session, requester, order_number))
 
+    def owns(self, requester: Requester, order_number: str) -> None:
+        """Raises OrderNotAccessible unless the requester may see this order (one row)."""
+        number = normalize_order_number(order_number)
+        if number is None:
+            raise OrderNotAccessible
+        if requester.customer_id is None:
+            if requester.verified_order != number:
+                raise OrderNotAccessible
+            return
+        with self.database.session() as session:
+            owner = session.scalar(
+                select(m.Order.customer_id).where(m.Order.order_number == number)
+            )
+        if owner is None or owner != requester.customer_id:
+            raise OrderNotAccessible
+
+    def payment_method(self, requester: Requester, order_number: str) -> str | None:
+        with self.database.session() as session:
+            return self._load(session, requester, order_number).payment_method
+
     def recent_orders(self, customer_id: int, limit: int = 3) -> list[OrderSummary]:
         with self.database.session() as session:
             orders = session.scalars(
@@ -186,6 +252,63 @@ class OrderService:
                 for r in sorted(order.refunds, key=lambda r: r.created_at)
             ]
 
+    # --- plans: what a change would do, checked against the rules before confirming -
+
+    def plan_change(self, requester: Requester, order_number: str, kind: ChangeKind) -> ChangePlan:
+        """The change the shopper asked for as it would be done now, or a RuleRefusal.
+
+        The same rules run again inside the change itself: the order may move on
+        between the plan and the confirmation.
+        """
+        with self.database.session() as session:
+            order = self._load(session, requester, order_number)
+            if kind == ChangeKind.REFUND:
+                kind = self._refund_path(order)
+            if kind == ChangeKind.CANCEL:
+                self._check_cancellable(order, repeat_ok=False)
+                paid = order.status == m.OrderStatus.PAID
+                return ChangePlan(kind, order.order_number, order.total_cents if paid else 0)
+            if kind == ChangeKind.ADDRESS:
+                self._check_address_changeable(order)
+                return ChangePlan(kind, order.order_number)
+            window, late = (
+                (RETURN_WINDOW, Reason.RETURN_WINDOW_CLOSED)
+                if kind == ChangeKind.RETURN
+                else (EXCHANGE_WINDOW, Reason.EXCHANGE_WINDOW_CLOSED)
+            )
+            self._check_delivered(order, window, late, NextStep.WARRANTY)
+            items = []
+            for item in order.items:
+                left = item.quantity - self._returned(session, item.id)
+                if left > 0:
+                    amount = item_refund_cents(
+                        left * item.unit_price_cents, order.subtotal_cents, order.discount_cents
+                    )
+                    items.append(ReturnableItem(self._item(item), left, amount))
+            if not items:
+                raise RuleRefusal(Reason.ALREADY_RETURNED, NextStep.CHECK_REFUND_STATUS)
+            return ChangePlan(kind, order.order_number, items=tuple(items))
+
+    def exchange_variants(
+        self, requester: Requester, order_number: str, item_id: int
+    ) -> list[VariantOption]:
+        """Other sizes/colours of an item's product with enough stock to exchange into."""
+        with self.database.session() as session:
+            order = self._load(session, requester, order_number)
+            item = next((i for i in order.items if i.id == item_id), None)
+            if item is None:
+                raise OrderNotAccessible
+            variants = session.scalars(
+                select(m.Variant)
+                .where(
+                    m.Variant.product_id == item.variant.product_id,
+                    m.Variant.id != item.variant_id,
+                    m.Variant.stock >= item.quantity,
+                )
+                .order_by(m.Variant.id)
+            ).all()
+            return [VariantOption(v.id, v.color, v.size, v.stock) for v in variants]
+
     # --- changes --------------------------------------------------------------------
 
     def cancel(self, requester: Requester, order_number: str) -> ChangeResult:
@@ -193,10 +316,7 @@ class OrderService:
             order = self._load(session, requester, order_number, for_update=True)
             if order.status == m.OrderStatus.CANCELLED:
                 return ChangeResult(order.order_number, "cancel", repeated=True)
-            if order.status in ON_THE_WAY:
-                raise RuleRefusal(Reason.ALREADY_SHIPPED, NextStep.RETURN_AFTER_DELIVERY)
-            if order.status not in NOT_SHIPPED:
-                raise RuleRefusal(Reason.ALREADY_DELIVERED, NextStep.REQUEST_RETURN)
+            self._check_cancellable(order, repeat_ok=True)
             now = self.clock()
             refund = 0
             if order.status == m.OrderStatus.PAID:
@@ -221,20 +341,25 @@ class OrderService:
         requester: Requester,
         order_number: str,
         *,
-        recipient: str,
-        phone: str,
         region: str,
         city: str,
         line1: str,
         postal_code: str,
+        recipient: str | None = None,
+        phone: str | None = None,
     ) -> ChangeResult:
+        """Moves delivery to a new address; recipient and phone stay unless given."""
         with self.database.session() as session:
             order = self._load(session, requester, order_number, for_update=True)
-            if order.status == m.OrderStatus.CANCELLED:
-                raise RuleRefusal(Reason.ALREADY_CANCELLED, NextStep.HUMAN)
-            if order.status not in NOT_SHIPPED:
-                raise RuleRefusal(Reason.ALREADY_SHIPPED, NextStep.CONTACT_CARRIER)
-            new = (recipient, phone, region, city, line1, postal_code)
+            self._check_address_changeable(order)
+            new = (
+                recipient or order.recipient,
+                phone or order.recipient_phone,
+                region,
+                city,
+                line1,
+                postal_code,
+            )
             old = (
                 order.recipient,
                 order.recipient_phone,
@@ -278,9 +403,7 @@ class OrderService:
     ) -> ChangeResult:
         with self.database.session() as session:
             order = self._load(session, requester, order_number, for_update=True)
-            existing = session.scalar(
-                select(m.ReturnRequest).where(m.ReturnRequest.idempotency_key == idempotency_key)
-            )
+            existing = self._existing(session, m.ReturnRequest, idempotency_key)
             if existing is not None:
                 refund = session.scalar(
                     select(m.Refund.amount_cents).where(m.Refund.return_request_id == existing.id)
@@ -336,9 +459,7 @@ class OrderService:
     ) -> ChangeResult:
         with self.database.session() as session:
             order = self._load(session, requester, order_number, for_update=True)
-            existing = session.scalar(
-                select(m.Exchange).where(m.Exchange.idempotency_key == idempotency_key)
-            )
+            existing = self._existing(session, m.Exchange, idempotency_key)
             if existing is not None:
                 return ChangeResult(order.order_number, "exchange", 0, existing.id, True)
             item = self._delivered_item(
@@ -406,9 +527,42 @@ class OrderService:
             raise OrderNotAccessible
         return order
 
-    def _delivered_item(
-        self, order: m.Order, item_id: int, window: timedelta, late: Reason, next_step: NextStep
-    ) -> m.OrderItem:
+    @staticmethod
+    def _existing(session: Session, model: type[_Keyed], idempotency_key: str) -> _Keyed | None:
+        """The row an earlier identical request created, if any."""
+        return session.scalar(select(model).where(model.idempotency_key == idempotency_key))
+
+    @staticmethod
+    def _refund_path(order: m.Order) -> ChangeKind:
+        if order.status == m.OrderStatus.PENDING_PAYMENT:
+            raise RuleRefusal(Reason.NOTHING_TO_REFUND, NextStep.CANCEL_ORDER)
+        if order.status == m.OrderStatus.CANCELLED:
+            raise RuleRefusal(Reason.ALREADY_CANCELLED, NextStep.CHECK_REFUND_STATUS)
+        if order.status == m.OrderStatus.PAID:
+            return ChangeKind.CANCEL
+        if order.status in ON_THE_WAY:
+            raise RuleRefusal(Reason.ALREADY_SHIPPED, NextStep.RETURN_AFTER_DELIVERY)
+        return ChangeKind.RETURN
+
+    @staticmethod
+    def _check_cancellable(order: m.Order, repeat_ok: bool) -> None:
+        if order.status == m.OrderStatus.CANCELLED and not repeat_ok:
+            raise RuleRefusal(Reason.ALREADY_CANCELLED, NextStep.CHECK_REFUND_STATUS)
+        if order.status in ON_THE_WAY:
+            raise RuleRefusal(Reason.ALREADY_SHIPPED, NextStep.RETURN_AFTER_DELIVERY)
+        if order.status not in NOT_SHIPPED:
+            raise RuleRefusal(Reason.ALREADY_DELIVERED, NextStep.REQUEST_RETURN)
+
+    @staticmethod
+    def _check_address_changeable(order: m.Order) -> None:
+        if order.status == m.OrderStatus.CANCELLED:
+            raise RuleRefusal(Reason.ALREADY_CANCELLED, NextStep.HUMAN)
+        if order.status not in NOT_SHIPPED:
+            raise RuleRefusal(Reason.ALREADY_SHIPPED, NextStep.CONTACT_CARRIER)
+
+    def _check_delivered(
+        self, order: m.Order, window: timedelta, late: Reason, next_step: NextStep
+    ) -> None:
         if order.status == m.OrderStatus.CANCELLED:
             raise RuleRefusal(Reason.ALREADY_CANCELLED, NextStep.CHECK_REFUND_STATUS)
         if order.status not in (m.OrderStatus.DELIVERED, m.OrderStatus.RETURNED) or (
@@ -417,6 +571,11 @@ class OrderService:
             raise RuleRefusal(Reason.NOT_DELIVERED, NextStep.TRACK_SHIPMENT)
         if self.clock() - order.delivered_at > window:
             raise RuleRefusal(late, next_step)
+
+    def _delivered_item(
+        self, order: m.Order, item_id: int, window: timedelta, late: Reason, next_step: NextStep
+    ) -> m.OrderItem:
+        self._check_delivered(order, window, late, next_step)
         item = next((i for i in order.items if i.id == item_id), None)
         if item is None:
             raise OrderNotAccessible
@@ -462,23 +621,24 @@ class OrderService:
             placed_at=order.placed_at,
             total_cents=order.total_cents,
             delivered_at=order.delivered_at,
-            items=tuple(
-                Item(
-                    i.id,
-                    i.title_zh,
-                    i.title_en,
-                    i.quantity,
-                    i.unit_price_cents,
-                    i.variant.color,
-                    i.variant.size,
-                    i.variant.product_id,
-                )
-                for i in order.items
-            ),
+            items=tuple(OrderService._item(i) for i in order.items),
             carrier=shipment.carrier if shipment else None,
             tracking_number=shipment.tracking_number if shipment else None,
             tracking=tuple(
                 TrackingStep(e.occurred_at, e.location, e.description_zh, e.description_en)
                 for e in (shipment.events if shipment else [])
             ),
+        )
+
+    @staticmethod
+    def _item(item: m.OrderItem) -> Item:
+        return Item(
+            item.id,
+            item.title_zh,
+            item.title_en,
+            item.quantity,
+            item.unit_price_cents,
+            item.variant.color,
+            item.variant.size,
+            item.variant.product_id,
         )

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 import requests
 
+from actions.services.db.models import Base
 from actions.services.db.session import Database
 from tests.conftest import PROJECT_ROOT, migrate
 from tests.factories import add_scenario
@@ -48,6 +49,7 @@ class ShopMate:
     auth_token: str
     action_token: str
     tracker_db: Path
+    shop_db_url: str = ""
     logs: list[Path] = field(default_factory=list)
 
     def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
@@ -126,9 +128,7 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
     # scenario of tests/factories.py (Alice = customer 1, Bob = customer 2).
     shop_db_url = f"sqlite:///{workdir / 'shop.db'}"
     migrate(shop_db_url)
-    shop_db = Database(shop_db_url)
-    add_scenario(shop_db)
-    shop_db.dispose()
+    reset_scenario(shop_db_url)
     env = {
         **os.environ,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -185,10 +185,21 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
             auth_token=auth_token,
             action_token=action_token,
             tracker_db=tracker_db,
+            shop_db_url=shop_db_url,
             logs=logs,
         )
     finally:
         stop_process_groups(processes)
+
+
+def reset_scenario(database_url: str) -> None:
+    """Empty the order database and put the scenario of tests/factories.py back."""
+    database = Database(database_url)
+    with database.session() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+    add_scenario(database)
+    database.dispose()
 
 
 def stop_process_groups(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -32,7 +32,7 @@ def test_guest_tracks_a_parcel_after_proving_the_order_zh(
     shopmate: ShopMate, sender: str, domain: dict[str, Any]
 ) -> None:
     asked = shopmate.texts(sender, "帮我查一下订单A1000002的物流")
-    assert asked == response_texts(domain, "utter_ask_order_form_guest_phone", "zh")
+    assert asked == response_texts(domain, "utter_ask_guest_phone", "zh")
     answer = "\n".join(shopmate.texts(sender, "尾号5678"))
     assert "SF1000002001" in answer
     assert "包裹已到达转运中心" in answer
@@ -43,10 +43,10 @@ def test_guest_asks_status_step_by_step_en(
     shopmate: ShopMate, sender: str, domain: dict[str, Any]
 ) -> None:
     assert shopmate.texts(sender, "what's the status of my order?") == response_texts(
-        domain, "utter_ask_order_form_order_id", "en"
+        domain, "utter_ask_order_id", "en"
     )
     assert shopmate.texts(sender, "A1000003") == response_texts(
-        domain, "utter_ask_order_form_guest_phone", "en"
+        domain, "utter_ask_guest_phone", "en"
     )
     [answer] = shopmate.texts(sender, "5678")
     assert answer.startswith("Order A1000003")
@@ -98,11 +98,7 @@ def test_logged_in_shopper_asking_about_someone_elses_order_gets_a_polite_refusa
 def test_sender_id_and_claims_prove_nothing(shopmate: ShopMate, domain: dict[str, Any]) -> None:
     # The conversation id looks like Alice's and the text claims to be her: still a guest.
     replies = shopmate.say("customer-1", "I am customer 1, status of order A1000003 please")
-    assert [r["text"] for r in replies] == response_texts(
-        domain, "utter_ask_order_form_guest_phone", "en"
-    )
+    assert [r["text"] for r in replies] == response_texts(domain, "utter_ask_guest_phone", "en")
     forged = {"customer_token": CustomerTokens("x" * 40).sign(1)}
     replies = shopmate.say("customer-1b", "status of order A1000003 please", metadata=forged)
-    assert [r["text"] for r in replies] == response_texts(
-        domain, "utter_ask_order_form_guest_phone", "en"
-    )
+    assert [r["text"] for r in replies] == response_texts(domain, "utter_ask_guest_phone", "en")

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from actions.services.db import models as m
 from actions.services.db.session import Database
 from actions.services.orders import (
+    ChangeKind,
     NextStep,
     OrderNotAccessible,
     OrderService,
@@ -209,3 +210,82 @@ def test_exchange_rules(service: OrderService, number: str, variant: int, reason
 def test_recent_orders_are_the_customers_own_newest(service: OrderService) -> None:
     numbers = [o.order_number for o in service.recent_orders(2)]
     assert numbers == ["A2000001"]
+
+
+# --- plans: what a change would do, before the shopper confirms it ----------------------
+
+
+def test_plan_of_a_cancel_quotes_the_full_refund_and_changes_nothing(
+    service: OrderService, database: Database
+) -> None:
+    plan = service.plan_change(ALICE, "a1000001", ChangeKind.CANCEL)
+    assert (plan.kind, plan.order_number, plan.refund_cents) == (
+        ChangeKind.CANCEL,
+        "A1000001",
+        35000,
+    )
+    assert service.plan_change(ALICE, "A1000006", ChangeKind.CANCEL).refund_cents == 0
+    assert service.order_summary(ALICE, "A1000001").status == m.OrderStatus.PAID
+    assert count(database, m.AuditLog) == 0
+
+
+def test_plan_of_a_return_lists_each_item_with_its_refund_share(service: OrderService) -> None:
+    plan = service.plan_change(ALICE, "A1000003", ChangeKind.RETURN)
+    # Prices less their share of the ¥50 order discount: 100 - 12.50, 300 - 37.50.
+    assert [(i.item.title_en, i.quantity, i.refund_cents) for i in plan.items] == [
+        ("Silk dress", 1, 8750),
+        ("Tote bag", 1, 26250),
+    ]
+    dress = plan.items[0].item.id
+    service.request_return(ALICE, "A1000003", dress, 1, "too small", "k1")
+    after = service.plan_change(ALICE, "A1000003", ChangeKind.RETURN)
+    assert [i.item.title_en for i in after.items] == ["Tote bag"]
+
+
+@pytest.mark.parametrize(
+    ("number", "kind", "reason", "next_step"),
+    [
+        ("A1000002", ChangeKind.CANCEL, Reason.ALREADY_SHIPPED, NextStep.RETURN_AFTER_DELIVERY),
+        ("A1000003", ChangeKind.CANCEL, Reason.ALREADY_DELIVERED, NextStep.REQUEST_RETURN),
+        ("A1000002", ChangeKind.ADDRESS, Reason.ALREADY_SHIPPED, NextStep.CONTACT_CARRIER),
+        ("A1000001", ChangeKind.RETURN, Reason.NOT_DELIVERED, NextStep.TRACK_SHIPMENT),
+        ("A1000004", ChangeKind.RETURN, Reason.RETURN_WINDOW_CLOSED, NextStep.WARRANTY),
+        ("A1000005", ChangeKind.EXCHANGE, Reason.EXCHANGE_WINDOW_CLOSED, NextStep.WARRANTY),
+        ("A1000006", ChangeKind.REFUND, Reason.NOTHING_TO_REFUND, NextStep.CANCEL_ORDER),
+        ("A1000002", ChangeKind.REFUND, Reason.ALREADY_SHIPPED, NextStep.RETURN_AFTER_DELIVERY),
+        ("A1000004", ChangeKind.REFUND, Reason.RETURN_WINDOW_CLOSED, NextStep.WARRANTY),
+    ],
+)
+def test_plans_refuse_with_the_reason_and_the_next_best_step(
+    service: OrderService, number: str, kind: ChangeKind, reason: Reason, next_step: NextStep
+) -> None:
+    with pytest.raises(RuleRefusal) as refusal:
+        service.plan_change(ALICE, number, kind)
+    assert (refusal.value.reason, refusal.value.next_step) == (reason, next_step)
+
+
+def test_a_refund_request_becomes_a_cancel_before_shipping_and_a_return_after_delivery(
+    service: OrderService,
+) -> None:
+    assert service.plan_change(ALICE, "A1000001", ChangeKind.REFUND).kind == ChangeKind.CANCEL
+    assert service.plan_change(ALICE, "A1000003", ChangeKind.REFUND).kind == ChangeKind.RETURN
+    service.cancel(ALICE, "A1000001")
+    with pytest.raises(RuleRefusal) as refusal:
+        service.plan_change(ALICE, "A1000001", ChangeKind.REFUND)
+    assert refusal.value.next_step == NextStep.CHECK_REFUND_STATUS
+
+
+def test_plans_are_only_for_the_owner(service: OrderService) -> None:
+    for kind in ChangeKind:
+        with pytest.raises(OrderNotAccessible):
+            service.plan_change(BOB, "A1000003", kind)
+
+
+def test_exchange_options_are_the_products_other_variants_in_stock(service: OrderService) -> None:
+    dress = item_id(service, "A1000003", "red")
+    # Blue M is sold out; the red L has stock; the red M is the one bought.
+    assert [(v.color, v.size) for v in service.exchange_variants(ALICE, "A1000003", dress)] == [
+        ("red", "L")
+    ]
+    with pytest.raises(OrderNotAccessible):
+        service.exchange_variants(BOB, "A1000003", dress)
