@@ -23,7 +23,7 @@ STOPWORDS = frozenset(
     i me my we our you your it its this that these those what which how when where who can
     could would should will shall may might please there here have has had if so as about
     的 了 吗 呢 吧 啊 呀 么 嘛 是 我 你 您 他 她 它 们 这 那 个
-    有 在 和 与 就 都 也 要 想 请问 请 一下 怎么 什么 多少 可以 能 会 亲
+    有 在 和 与 就 都 也 要 想 请问 请 一下 怎么 什么 多少 可以 能 会 亲 上 给 把 被 让
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 
