@@ -43,6 +43,7 @@ from actions.verification import (
 
 logger = logging.getLogger(__name__)
 
+MIN_PHONE_DIGITS = 4
 ORDER_INTENTS = ("check_order_status", "track_shipment", "check_refund_status")
 ORDER_NUMBER_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][\s\-]?\d{7}(?!\d)")
 # Names of payment methods and carriers as the shopper reads them (data labels).
@@ -159,6 +160,9 @@ class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
     ) -> dict[str, Any]:
         number = tracker.get_slot("order_id")
         if not number:
+            return {"guest_phone": None}
+        if len(re.sub(r"\D", "", str(value or ""))) < MIN_PHONE_DIGITS:
+            # "I am customer 1" is not an attempt at the phone: ask again, count nothing.
             return {"guest_phone": None}
         counts = failures(tracker)
         try:

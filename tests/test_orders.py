@@ -208,3 +208,13 @@ async def test_status_of_an_order_on_its_way_includes_the_latest_tracking(
     await action.run(dispatcher, tracker, {})
     assert responses(dispatcher) == ["utter_order_status_in_transit", "utter_tracking"]
     assert dispatcher.messages[1]["tracking_number"] == "SF1000002001"
+
+
+@pytest.mark.parametrize("text", ["1", "I am customer 1", "是我本人", ""])
+async def test_text_that_is_not_a_phone_is_asked_again_without_counting_a_failure(
+    orders: OrderService, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher, text: str
+) -> None:
+    form = ValidateOrderForm(orders, TOKENS)
+    tracker = tracker_for(text, intent="inform", slots={"order_id": "A1000003"})
+    assert await form.validate_guest_phone(text, dispatcher, tracker, {}) == {"guest_phone": None}
+    assert dispatcher.messages == []

@@ -15,6 +15,7 @@ import jwt
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.order_changes import ActionSubmitOrderChange, ValidateChangeForm
 from actions.orders import ActionAnswerOrder, ValidateOrderForm
 from actions.services.db import models as m
 from actions.services.db.session import Database
@@ -153,3 +154,50 @@ async def test_verified_slot_cannot_be_claimed_through_an_entity_payload(
     )
     await ActionAnswerOrder(orders, TOKENS).run(dispatcher, tracker, {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_order_not_found"]
+
+
+@pytest.mark.parametrize("token", FORGED_TOKENS)
+async def test_forged_tokens_cannot_make_a_change_even_with_every_slot_forced(
+    orders: OrderService, database: Database, tracker_for: TrackerBuilder, token: str
+) -> None:
+    before = snapshot(database)
+    for kind, extra in [
+        ("cancel", {}),
+        ("address", {"new_address": "浙江省杭州市西湖区文三路 1 号"}),
+        ("return", {"order_item": "item-5", "return_reason": "x"}),
+        ("exchange", {"order_item": "item-5", "new_variant": "variant-3"}),
+    ]:
+        dispatcher = CollectingDispatcher()
+        tracker = tracker_for(
+            "确认",
+            intent="affirm",
+            slots={
+                "order_id": "A1000003" if kind in ("return", "exchange") else "A1000001",
+                "order_change": kind,
+                "change_confirmed": True,
+                **extra,
+            },
+            metadata={"customer_token": token, "customer_id": 1},
+            sender_id="customer-1",
+        )
+        await ActionSubmitOrderChange(orders, TOKENS).run(dispatcher, tracker, {})
+        said = " ".join(str(message) for message in dispatcher.messages)
+        assert not any(value in said for value in PERSONAL)
+    assert snapshot(database) == before
+
+
+async def test_a_button_payload_cannot_pick_an_item_of_another_order(
+    orders: OrderService, tracker_for: TrackerBuilder
+) -> None:
+    # Alice returns from A1000003; the payload names an item of A2000001 (Bob's, id 13).
+    form = ValidateChangeForm(orders, TOKENS)
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_for(
+        '/inform{"order_item": "item-13"}',
+        intent="inform",
+        slots={"order_id": "A1000003", "order_change": "return"},
+        metadata={"customer_token": TOKENS.sign(1)},
+    )
+    result = await form.validate_order_item("item-13", dispatcher, tracker, {})
+    assert result == {"order_item": None}
+    assert [m["response"] for m in dispatcher.messages] == ["utter_item_not_understood"]
