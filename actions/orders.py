@@ -161,8 +161,10 @@ class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
         number = tracker.get_slot("order_id")
         if not number:
             return {"guest_phone": None}
-        if len(re.sub(r"\D", "", str(value or ""))) < MIN_PHONE_DIGITS:
-            # "I am customer 1" is not an attempt at the phone: ask again, count nothing.
+        digits = re.sub(r"\D", "", ORDER_NUMBER_IN_TEXT.sub("", str(value or "")))
+        if len(digits) < MIN_PHONE_DIGITS:
+            # "I am customer 1" or an order number is not an attempt at the phone: ask
+            # again, count nothing.
             return {"guest_phone": None}
         counts = failures(tracker)
         try:

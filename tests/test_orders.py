@@ -210,7 +210,9 @@ async def test_status_of_an_order_on_its_way_includes_the_latest_tracking(
     assert dispatcher.messages[1]["tracking_number"] == "SF1000002001"
 
 
-@pytest.mark.parametrize("text", ["1", "I am customer 1", "是我本人", ""])
+@pytest.mark.parametrize(
+    "text", ["1", "I am customer 1", "是我本人", "", "status of order A1000003 please"]
+)
 async def test_text_that_is_not_a_phone_is_asked_again_without_counting_a_failure(
     orders: OrderService, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher, text: str
 ) -> None:

@@ -64,7 +64,7 @@ def test_socketio_conversation_survives_a_reconnect(
 @pytest.mark.parametrize(
     ("session_id", "metadata"),
     [
-        ("customer-1", None),  # a conversation id that looks like Alice's
+        ("customer_1", None),  # a conversation id that looks like Alice's
         ("1", {"customer_id": 1}),  # a claim in the metadata, not a token
         (None, {"customer_token": CustomerTokens("x" * 40).sign(1)}),  # another secret
         (None, {"customer_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."}),  # alg "none"
