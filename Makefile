@@ -20,7 +20,7 @@ PY := $(ACTIONS_VENV)/bin/python
 NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
-.PHONY: help install install-browser env db train run shell test lint typecheck validate \
+.PHONY: help install install-browser env db index train run shell test lint typecheck validate \
         unit integration rasa-test bench bench-nlu bench-install clean
 
 help: ## List the targets
@@ -64,7 +64,10 @@ db: $(ACTIONS_VENV)/.installed ## Migrate the order database (DATABASE_URL, defa
 	$(ACTIONS_VENV)/bin/alembic -c actions/services/db/alembic.ini upgrade head && \
 	$(PY) -m actions.services.db.seed
 
-run: install env db train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080
+index: $(ACTIONS_VENV)/.installed ## Build the knowledge base's search indexes and vector cache under var/index
+	$(PY) -m actions.services.knowledge
+
+run: install env db index train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080
 	@scripts/run.sh
 
 shell: env ## Chat in the terminal against the running action server (start `make run` first)
@@ -90,7 +93,7 @@ unit: $(ACTIONS_VENV)/.installed ## pytest without the slow end-to-end tests
 integration: install install-browser train ## pytest end-to-end: real Rasa, action server, browser
 	$(PY) -m pytest -m e2e
 
-test: install install-browser lint typecheck validate train rasa-test ## Everything CI runs
+test: install install-browser lint typecheck validate index train rasa-test ## Everything CI runs
 	$(PY) -m pytest
 
 bench: install train ## Latency, throughput, memory beside a stock `rasa init` bot (var/bench/spine.json)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -16,7 +17,9 @@ from actions.settings import get_settings
 logger = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=1)
 def default_knowledge_base() -> KnowledgeBase:
+    """One knowledge base per process (its indexes load once, lazily or at warm-up)."""
     settings = get_settings()
     return KnowledgeBase(settings.knowledge_dir, settings.faq_min_score)
 

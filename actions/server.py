@@ -9,6 +9,7 @@ returns the whole tracker, personal data included).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
 import logging
 from typing import Any
@@ -48,6 +49,20 @@ def build_app(
             logger.error("action server error %s on %s", response.status, request.path)
             return json({"error": "internal error"}, status=response.status)
         return None
+
+    @app.after_server_start
+    async def warm_up(app: Sanic[Any, Any]) -> None:
+        # Load the knowledge base's indexes (and embedding model) in the background
+        # so the first policy question does not wait for them; serving starts now.
+        from actions.faq import default_knowledge_base
+
+        def load() -> None:
+            try:
+                default_knowledge_base().warm_up()
+            except Exception as error:  # noqa: BLE001 - a failed warm-up retries on first use
+                logger.warning("knowledge base warm-up failed: %s", type(error).__name__)
+
+        asyncio.get_running_loop().run_in_executor(None, load)
 
     if settings.action_server_token:
 

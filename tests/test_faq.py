@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq
-from actions.services.knowledge import KnowledgeBase
+from actions.services.knowledge import KnowledgeBase, load_articles
 from actions.settings import get_settings
 from tests.conftest import TrackerBuilder
 
@@ -66,3 +66,44 @@ async def test_broken_knowledge_base_gets_a_polite_answer(
     action = ActionAnswerFaq(knowledge_base=KnowledgeBase(tmp_path / "missing"))
     await action.run(dispatcher, tracker_for("运费多少", language="zh"), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_faq_unavailable"]
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "article_id"),
+    [
+        ("能不能用信用卡分几个月付", "zh", "instalments"),
+        ("How do I get my cash back after I send the parcel back?", "en", "refunds"),
+    ],
+)
+async def test_a_paraphrase_without_the_articles_words_is_answered(
+    knowledge_base: KnowledgeBase,
+    tracker_for: TrackerBuilder,
+    dispatcher: CollectingDispatcher,
+    question: str,
+    language: str,
+    article_id: str,
+) -> None:
+    action = ActionAnswerFaq(knowledge_base=knowledge_base)
+    await action.run(dispatcher, tracker_for(question, language=language), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_faq_answer"
+    [article] = [
+        a for a in load_articles(get_settings().knowledge_dir)[language] if a.id == article_id
+    ]
+    assert message["answer"] == article.body
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("谢谢，没问题了", "zh"), ("thanks a lot", "en"), ("tell me a joke", "en")],
+)
+async def test_small_talk_that_reaches_the_faq_action_gets_not_found(
+    knowledge_base: KnowledgeBase,
+    tracker_for: TrackerBuilder,
+    dispatcher: CollectingDispatcher,
+    text: str,
+    language: str,
+) -> None:
+    action = ActionAnswerFaq(knowledge_base=knowledge_base)
+    await action.run(dispatcher, tracker_for(text, language=language), {})
+    assert [m["response"] for m in dispatcher.messages] == ["utter_faq_not_found"]
