@@ -1,4 +1,12 @@
-"""Store policy questions answered from the knowledge base."""
+"""Store policy questions answered from the knowledge base, phrased by the generator.
+
+Retrieval finds the article and the chunks that match; the generator phrases an answer
+from those chunks only, and its output is sent only if it passes the grounding and
+safety checks (otherwise the article text itself is the answer). Every answer cites
+the article's title. Low retrieval confidence → "I don't know, shall I get a person?".
+A message the NLU did not understand (nlu_fallback) gets the same chance before the
+bot asks to rephrase.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,18 @@ from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_text, shopper_language
-from actions.services.knowledge import KnowledgeBase
+from actions.services.knowledge import KnowledgeAnswer, KnowledgeBase
+from actions.services.llm import GenerationRequest, Generator, TaskKind, get_generator
 from actions.settings import get_settings
 
 logger = logging.getLogger(__name__)
+
+# The chunks the generator may use (the article's best ones), and a cap on their text.
+MAX_FACT_CHUNKS = 3
 
 
 @lru_cache(maxsize=1)
@@ -24,11 +37,53 @@ def default_knowledge_base() -> KnowledgeBase:
     return KnowledgeBase(settings.knowledge_dir, settings.faq_min_score)
 
 
-class ActionAnswerFaq(Action):
-    """Answer with the best policy article in the shopper's language, or admit not knowing."""
+class KnowledgeAnswerMixin:
+    """Retrieval, then a grounded answer; services injectable for tests."""
 
-    def __init__(self, knowledge_base: KnowledgeBase | None = None) -> None:
+    def __init__(
+        self, knowledge_base: KnowledgeBase | None = None, generator: Generator | None = None
+    ) -> None:
         self.knowledge_base = knowledge_base or default_knowledge_base()
+        self._generator = generator
+
+    @property
+    def generator(self) -> Generator:
+        # Lazily: importing the actions package must not build a model.
+        if self._generator is None:
+            self._generator = get_generator()
+        return self._generator
+
+    async def retrieve(self, tracker: Tracker) -> KnowledgeAnswer:
+        # Embedding and BM25 are CPU work: keep them off the event loop.
+        return await asyncio.to_thread(
+            self.knowledge_base.answer, latest_text(tracker), shopper_language(tracker)
+        )
+
+    async def send_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, found: KnowledgeAnswer
+    ) -> None:
+        article = found.article
+        if article is None:
+            return
+        # Body passages only: the sample-question chunks are not facts.
+        passages = [scored.chunk.text for scored in found.chunks if scored.chunk.kind == "body"]
+        chunk_texts = passages[:MAX_FACT_CHUNKS]
+        generation = await self.generator.generate(
+            GenerationRequest(
+                task=TaskKind.ANSWER_FROM_FACTS,
+                language="en" if shopper_language(tracker) == "en" else "zh",
+                facts=[f"{article.title}: {article.body}", *chunk_texts],
+                template=article.body,
+                user_text=latest_text(tracker),
+            )
+        )
+        dispatcher.utter_message(
+            response="utter_faq_answer", answer=generation.text, title=article.title
+        )
+
+
+class ActionAnswerFaq(KnowledgeAnswerMixin, Action):
+    """Answer a policy question from the knowledge base, or admit not knowing."""
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -36,21 +91,39 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        language = shopper_language(tracker)
         try:
-            # BM25 and jieba are CPU work: keep them off the event loop.
-            article = await asyncio.to_thread(
-                self.knowledge_base.best_answer, latest_text(tracker), language
-            )
+            found = await self.retrieve(tracker)
         except Exception as error:  # noqa: BLE001 - any failure must still get an answer
             # The question text may hold personal data: log the failure type only.
             logger.error("knowledge base unavailable: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_faq_unavailable")
             return []
-        if article is None:
+        if not found.answerable or found.article is None:
             dispatcher.utter_message(response="utter_faq_not_found")
             return []
-        dispatcher.utter_message(
-            response="utter_faq_answer", answer=article.body, title=article.title
-        )
+        await self.send_answer(dispatcher, tracker, found)
         return []
+
+
+class ActionAnswerFallback(KnowledgeAnswerMixin, Action):
+    """A message the NLU did not understand may still be a policy question.
+
+    Answers it when the knowledge base is confident, and says so in `kb_answered`;
+    otherwise sends nothing, and the rules ask to rephrase or offer a person.
+    """
+
+    def name(self) -> str:
+        return "action_answer_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        try:
+            found = await self.retrieve(tracker)
+        except Exception as error:  # noqa: BLE001 - fall back to asking to rephrase
+            logger.error("knowledge base unavailable: %s", type(error).__name__)
+            return [SlotSet("kb_answered", False)]
+        if not found.answerable or found.article is None:
+            return [SlotSet("kb_answered", False)]
+        await self.send_answer(dispatcher, tracker, found)
+        return [SlotSet("kb_answered", True)]

@@ -107,3 +107,60 @@ async def test_small_talk_that_reaches_the_faq_action_gets_not_found(
     action = ActionAnswerFaq(knowledge_base=knowledge_base)
     await action.run(dispatcher, tracker_for(text, language=language), {})
     assert [m["response"] for m in dispatcher.messages] == ["utter_faq_not_found"]
+
+
+async def test_a_grounded_generated_answer_is_sent_with_the_article_title(
+    knowledge_base: KnowledgeBase, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
+) -> None:
+    from actions.services.llm import LLMGenerator
+    from tests.services.llm.fakes import FakeBackend
+
+    phrased = "下单满 99 元即可包邮哦。"
+    generator = LLMGenerator(FakeBackend(phrased))
+    action = ActionAnswerFaq(knowledge_base=knowledge_base, generator=generator)
+    await action.run(dispatcher, tracker_for("买多少钱包邮"), {})
+    [message] = dispatcher.messages
+    assert message["answer"] == phrased
+    shipping = next(
+        a for a in load_articles(get_settings().knowledge_dir)["zh"] if a.id == "shipping-fees"
+    )
+    assert message["title"] == shipping.title
+
+
+async def test_a_generated_answer_with_an_invented_price_is_replaced_by_the_article(
+    knowledge_base: KnowledgeBase, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
+) -> None:
+    from actions.services.llm import LLMGenerator
+    from tests.services.llm.fakes import FakeBackend
+
+    generator = LLMGenerator(FakeBackend("下单满 59 元即可包邮，运费只要 3 元。"))
+    action = ActionAnswerFaq(knowledge_base=knowledge_base, generator=generator)
+    await action.run(dispatcher, tracker_for("买多少钱包邮"), {})
+    [message] = dispatcher.messages
+    article = next(
+        a for a in load_articles(get_settings().knowledge_dir)["zh"] if a.id == "shipping-fees"
+    )
+    assert message["answer"] == article.body
+    assert "59" not in message["answer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "answered"),
+    [("七天无理由退货怎么退", True), ("/nlu_fallback", False), ("asdfgh qwerty", False)],
+)
+async def test_a_message_the_nlu_missed_is_answered_only_when_the_kb_is_confident(
+    knowledge_base: KnowledgeBase,
+    tracker_for: TrackerBuilder,
+    dispatcher: CollectingDispatcher,
+    text: str,
+    answered: bool,
+) -> None:
+    from actions.faq import ActionAnswerFallback
+
+    events = await ActionAnswerFallback(knowledge_base=knowledge_base).run(
+        dispatcher, tracker_for(text, intent="nlu_fallback"), {}
+    )
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "kb_answered", "value": answered}
+    ]
+    assert bool(dispatcher.messages) is answered
