@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk.endpoint import create_app
@@ -19,11 +20,13 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
+from actions.services.llm import GenerationRequest, Generator, TaskKind, get_generator
 from actions.settings import Settings, get_settings
 
 logger = logging.getLogger("actions.server")
 
 ACTIONS_PACKAGE = "actions"
+MAX_REPHRASE_CHARS = 2000
 
 
 def token_is_valid(expected: str, given: str | None) -> bool:
@@ -31,7 +34,9 @@ def token_is_valid(expected: str, given: str | None) -> bool:
 
 
 def build_app(
-    settings: Settings | None = None, executor: ActionExecutor | None = None
+    settings: Settings | None = None,
+    executor: ActionExecutor | None = None,
+    generator_factory: Callable[[], Generator] = get_generator,
 ) -> Sanic[Any, Any]:
     settings = settings or get_settings()
     if executor is None:
@@ -50,6 +55,25 @@ def build_app(
             return json({"error": "internal error"}, status=response.status)
         return None
 
+    @app.post("/rephrase")
+    async def rephrase(request: Request) -> HTTPResponse:
+        # Rasa's NLG (addons/nlg.py) sends a rendered response marked rephrasable; the
+        # answer is a grounded rephrasing or the same text, never an error for the shopper.
+        body = request.json if isinstance(request.json, dict) else {}
+        text = str(body.get("text") or "")[:MAX_REPHRASE_CHARS]
+        if not text:
+            return json({"text": ""}, status=400)
+        generation = await generator_factory().generate(
+            GenerationRequest(
+                task=TaskKind.REPHRASE,
+                language="en" if body.get("language") == "en" else "zh",
+                facts=[text],
+                template=text,
+                user_text=str(body.get("user_text") or ""),
+            )
+        )
+        return json({"text": generation.text})
+
     @app.after_server_start
     async def warm_up(app: Sanic[Any, Any]) -> None:
         # Load the knowledge base's indexes (and embedding model) in the background
@@ -63,6 +87,8 @@ def build_app(
                 logger.warning("knowledge base warm-up failed: %s", type(error).__name__)
 
         asyncio.get_running_loop().run_in_executor(None, load)
+        # The generator's model too (a no-op for the template backend).
+        app.add_task(generator_factory().warm_up())
 
     if settings.action_server_token:
 

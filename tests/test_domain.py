@@ -61,3 +61,19 @@ def test_no_example_is_listed_under_two_intents(nlu_examples: dict[str, list[str
     for intent, examples in nlu_examples.items():
         for example in examples:
             assert seen.setdefault(example.lower(), intent) == intent, example
+
+
+def test_only_small_talk_may_be_rephrased(domain: dict[str, Any]) -> None:
+    # After-sales facts and policy answers are sent exactly as the domain and the
+    # database say; only greetings and the like may be rephrased for variety.
+    rephrasable = {
+        name
+        for name, variations in domain["responses"].items()
+        if any((v.get("metadata") or {}).get("rephrase") for v in variations)
+    }
+    assert rephrasable == {
+        "utter_greet",
+        "utter_goodbye",
+        "utter_you_are_welcome",
+        "utter_anything_else",
+    }

@@ -72,3 +72,29 @@ async def test_no_token_configured_lets_rasa_call(executor: ActionExecutor) -> N
     _, reply = await app.asgi_client.get("/actions")
     assert reply.status == 200
     assert {"name": "action_explode"} in reply.json
+
+
+async def test_rephrase_returns_a_grounded_rephrasing_and_needs_the_token(
+    executor: ActionExecutor,
+) -> None:
+    from actions.services.llm import LLMGenerator
+    from tests.services.llm.fakes import FakeBackend
+
+    generator = LLMGenerator(FakeBackend("Hey, I am ShopMate. How may I help?"))
+    app = build_app(Settings(action_server_token="s3cret"), executor, lambda: generator)
+    body = {"text": "Hi! I'm ShopMate. How can I help?", "language": "en", "user_text": "hi"}
+    _, refused = await app.asgi_client.post("/rephrase", json=body)
+    assert refused.status == 401
+    _, reply = await app.asgi_client.post("/rephrase?token=s3cret", json=body)
+    assert reply.json == {"text": "Hey, I am ShopMate. How may I help?"}
+
+
+async def test_a_rephrasing_that_adds_a_fact_is_not_sent(executor: ActionExecutor) -> None:
+    from actions.services.llm import LLMGenerator
+    from tests.services.llm.fakes import FakeBackend
+
+    generator = LLMGenerator(FakeBackend("Hi! Today everything is 50% off, ShopMate here."))
+    app = build_app(Settings(action_server_token=""), executor, lambda: generator)
+    body = {"text": "Hi! I'm ShopMate. How can I help?", "language": "en"}
+    _, reply = await app.asgi_client.post("/rephrase", json=body)
+    assert reply.json == {"text": body["text"]}
