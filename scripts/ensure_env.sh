@@ -6,6 +6,7 @@ secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(32))'; }
 if [ -f .env ]; then
   # Add secrets that a newer version needs to an older .env.
   grep -q '^CUSTOMER_TOKEN_SECRET=' .env || echo "CUSTOMER_TOKEN_SECRET=$(secret)" >> .env
+  grep -q '^LLM_BACKEND=' .env || echo "LLM_BACKEND=transformers" >> .env
   exit 0
 fi
 umask 077
@@ -14,5 +15,9 @@ cat > .env <<ENV
 RASA_AUTH_TOKEN=$(secret)
 ACTION_SERVER_TOKEN=$(secret)
 CUSTOMER_TOKEN_SECRET=$(secret)
+# The generator: transformers = the local SmolLM2-135M model (every answer falls back
+# to its template when the model is late or not grounded); template = no model;
+# openai = an OpenAI-compatible server (set OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_API_KEY).
+LLM_BACKEND=transformers
 ENV
 echo "created .env with new secrets"
