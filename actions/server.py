@@ -79,12 +79,17 @@ def build_app(
         # Load the knowledge base's indexes (and embedding model) in the background
         # so the first policy question does not wait for them; serving starts now.
         from actions.faq import default_knowledge_base
+        from actions.marketing import default_catalog
 
         def load() -> None:
-            try:
-                default_knowledge_base().warm_up()
-            except Exception as error:  # noqa: BLE001 - a failed warm-up retries on first use
-                logger.warning("knowledge base warm-up failed: %s", type(error).__name__)
+            for name, warm in (
+                ("knowledge base", default_knowledge_base().warm_up),
+                ("product catalog", default_catalog().warm_up),
+            ):
+                try:
+                    warm()
+                except Exception as error:  # noqa: BLE001 - a failed warm-up retries on first use
+                    logger.warning("%s warm-up failed: %s", name, type(error).__name__)
 
         asyncio.get_running_loop().run_in_executor(None, load)
         # The generator's model too (a no-op for the template backend).
