@@ -120,6 +120,12 @@ def test_guest_cancels_after_proving_the_order_en(
     ]
     assert guest("yes")[0].startswith("Order A1000001 is cancelled.")
     assert status(shop, "A1000001") == m.OrderStatus.CANCELLED
+    # The refund the cancel created is what the refund status now reports, without
+    # proving the order again in the same conversation.
+    [refund] = guest("where is my refund?")
+    assert "A1000001" in refund
+    assert "¥350.00" in refund
+    assert "Alipay" in refund
 
 
 def test_a_shipped_order_cannot_be_cancelled_and_the_shopper_is_told_why_en(
