@@ -17,7 +17,6 @@ import os
 from typing import Any
 
 import aiohttp
-from rasa.core.nlg.generator import NaturalLanguageGenerator
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -30,10 +29,13 @@ logger = logging.getLogger(__name__)
 REPHRASE_TIMEOUT_S = float(os.environ.get("REPHRASE_TIMEOUT_S", "3.5"))
 
 
-class RephrasingNaturalLanguageGenerator(NaturalLanguageGenerator):
-    def __init__(self, endpoint_config: EndpointConfig, domain: Domain) -> None:
+class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
+    """Rasa's templated generator (a subclass, so Rasa hands it the model's responses
+    when a model loads) that rephrases marked variations."""
+
+    def __init__(self, endpoint_config: EndpointConfig, domain: Domain | None = None) -> None:
+        super().__init__(domain.responses if domain else {})
         self.endpoint = endpoint_config
-        self.templates = TemplatedNaturalLanguageGenerator(domain.responses)
 
     async def generate(
         self,
@@ -42,7 +44,7 @@ class RephrasingNaturalLanguageGenerator(NaturalLanguageGenerator):
         output_channel: str,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
-        response = await self.templates.generate(utter_action, tracker, output_channel, **kwargs)
+        response = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if not response or not response.get("text") or not is_rephrasable(response):
             return response
         text = await self.rephrase(utter_action, str(response["text"]), tracker)

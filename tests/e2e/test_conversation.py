@@ -62,7 +62,11 @@ def test_shopper_switching_language_gets_answers_in_the_new_one(
 ) -> None:
     assert shopmate.texts(sender, "你好") == response_texts(domain, "utter_greet", "zh")
     answer = shopmate.texts(sender, "what is your return policy?")
-    assert answer == faq_answer(domain, "returns-policy", "en")
+    # Two English articles answer it (the policy, and how to return step by step).
+    assert answer in (
+        faq_answer(domain, "returns-policy", "en"),
+        faq_answer(domain, "return-process", "en"),
+    )
     assert shopmate.tracker(sender)["slots"]["language"] == "en"
     assert shopmate.texts(sender, "谢谢你") == response_texts(domain, "utter_you_are_welcome", "zh")
     assert shopmate.tracker(sender)["slots"]["language"] == "zh"
