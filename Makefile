@@ -21,7 +21,7 @@ NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
 .PHONY: help install install-browser env db index train run shell test lint typecheck validate \
-        unit integration rasa-test bench bench-nlu bench-install clean
+        unit integration rasa-test bench bench-nlu bench-kb bench-llm bench-install clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -105,6 +105,13 @@ bench: install train ## Latency, throughput, memory beside a stock `rasa init` b
 
 bench-nlu: install ## Intent macro-F1 per language on a held-out split (var/bench/nlu.json)
 	$(PY) scripts/bench_nlu.py
+
+bench-kb: install index ## Knowledge base: retrieval (bm25/dense/hybrid) and answers (BLEU, ROUGE-L, faithfulness)
+	$(PY) scripts/bench_kb_retrieval.py
+	$(PY) scripts/bench_kb_answers.py --backends template,transformers --limit 10
+
+bench-llm: install ## Generator: tokens/s, latency and fallback reasons per backend
+	$(PY) scripts/bench_llm.py
 
 bench-install: ## Cold install time of both runtimes (fresh venvs, no pip cache)
 	scripts/bench_install.sh
