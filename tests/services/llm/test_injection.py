@@ -9,6 +9,7 @@ never the system prompt, the secret or the invented fact.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Sequence
 
 import pytest
@@ -25,7 +26,7 @@ from actions.services.llm.prompt import DATA_CLOSE, DATA_OPEN
 
 from .fakes import FakeBackend, order_request
 
-API_KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c"
+API_KEY = "sk-test-" + secrets.token_hex(10)  # generated: no literal secret in the repo
 
 
 def system_of(messages: Sequence[ChatMessage]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 import time
 
@@ -103,8 +104,9 @@ async def test_an_unreachable_server_falls_back() -> None:
 async def test_the_api_key_never_reaches_the_shopper(
     fake_openai_server: FakeOpenAIServer,
 ) -> None:
-    fake_openai_server.reply = "Your key is plainkey-for-tests, order A1234567."
-    generator = await openai_generator(fake_openai_server.base_url, api_key="plainkey-for-tests")
+    key = "plainkey-" + secrets.token_hex(8)
+    fake_openai_server.reply = f"Your key is {key}, order A1234567."
+    generator = await openai_generator(fake_openai_server.base_url, api_key=key)
     result = await generator.generate(order_request("en"))
     assert result.fallback_reason == "unsafe"
     assert "plainkey" not in result.text
