@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from actions.services.choices import color_label
 from actions.services.db import models as m
 from actions.services.db.session import Database
+from actions.services.db.vocabulary import MATERIAL_EN
 from actions.services.search.lexical import BM25Index
 from actions.services.text import tokenize
 
@@ -55,20 +56,7 @@ CATEGORY_NAMES: dict[str, tuple[str, str, str]] = {
 
 # Materials are stored in Chinese (the seed's vocabulary); their English names.
 # "—" (no material, e.g. cosmetics) is not a material.
-MATERIAL_NAMES: dict[str, str] = {
-    "真丝": "silk",
-    "棉": "cotton",
-    "雪纺": "chiffon",
-    "羊毛": "wool",
-    "亚麻": "linen",
-    "牛仔布": "denim",
-    "网布": "mesh",
-    "帆布": "canvas",
-    "皮革": "leather",
-    "塑料": "plastic",
-    "铝合金": "aluminium",
-    "陶瓷": "ceramic",
-}
+MATERIAL_NAMES: dict[str, str] = {zh: en for zh, en in MATERIAL_EN.items() if zh != "—"}
 # Words that name no product in particular, yet stand in some titles ("Glow beauty
 # product", "home goods"): dropped from both sides of the match.
 GENERIC_TERMS = frozenset({"product", "good", "item", "thing", "stuff", "商品", "产品", "东西"})

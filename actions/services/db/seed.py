@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from actions.services.db import models as m
 from actions.services.db.pricing import item_refund_cents
 from actions.services.db.session import Database
+from actions.services.db.vocabulary import MATERIAL_EN
 from actions.settings import get_settings
 
 CARRIERS_CN = ["顺丰速运", "中通快递", "京东物流"]
@@ -83,21 +84,6 @@ CATEGORIES: dict[str, tuple[str, str, list[str], list[str], list[str], int]] = {
     ),
     "beauty": ("美妆", "beauty product", ["Glow", "花西子"], ["—"], ["one-size"], 129),
     "home": ("家居", "home goods", ["Nest", "木本"], ["棉", "陶瓷"], ["one-size"], 99),
-}
-MATERIAL_EN = {
-    "真丝": "silk",
-    "棉": "cotton",
-    "雪纺": "chiffon",
-    "羊毛": "wool",
-    "亚麻": "linen",
-    "牛仔布": "denim",
-    "网布": "mesh",
-    "帆布": "canvas",
-    "皮革": "leather",
-    "塑料": "plastic",
-    "铝合金": "aluminium",
-    "陶瓷": "ceramic",
-    "—": "—",
 }
 COLORS = [
     ("红色", "red"),
