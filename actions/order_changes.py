@@ -76,12 +76,8 @@ def change_kind(tracker: Tracker) -> ChangeKind:
 
 def item_label(returnable: ReturnableItem, language: str) -> str:
     item = returnable.item
-    title = item.title_zh if language == "zh" else item.title_en
-    return (
-        f"{title}（{variant_label(item.color, item.size, language)}）"
-        if language == "zh"
-        else (f"{title} ({variant_label(item.color, item.size, language)})")
-    )
+    title, variant = (item.title_zh, "（{}）") if language == "zh" else (item.title_en, " ({})")
+    return title + variant.format(variant_label(item.color, item.size, language))
 
 
 def variant_label(color: str | None, size: str | None, language: str) -> str:
@@ -441,8 +437,8 @@ class ActionSubmitOrderChange(ChangeActionMixin, Action):
         # a confirmation delivered twice, or an order that moved on since the plan,
         # are both answered truthfully.
         kind = change_kind(tracker)
-        method = await self.method_name(requester, number, language)
         if kind == ChangeKind.CANCEL:
+            method = await self.method_name(requester, number, language)
             result = await asyncio.to_thread(self.orders.cancel, requester, number)
             if not self._repeated(dispatcher, result):
                 dispatcher.utter_message(
@@ -481,6 +477,7 @@ class ActionSubmitOrderChange(ChangeActionMixin, Action):
         if kind == ChangeKind.RETURN:
             quantity = chosen.quantity if chosen else 1
             reason = str(tracker.get_slot("return_reason") or "-")
+            method = await self.method_name(requester, number, language)
             result = await asyncio.to_thread(
                 self.orders.request_return, requester, number, item_id, quantity, reason, key
             )

@@ -231,8 +231,15 @@ class OrderService:
             raise OrderNotAccessible
 
     def payment_method(self, requester: Requester, order_number: str) -> str | None:
+        """How the order was paid (refunds go back the same way); one column, not the
+        whole order with its items and shipments."""
+        self.owns(requester, order_number)
         with self.database.session() as session:
-            return self._load(session, requester, order_number).payment_method
+            return session.scalar(
+                select(m.Order.payment_method).where(
+                    m.Order.order_number == normalize_order_number(order_number)
+                )
+            )
 
     def recent_orders(self, customer_id: int, limit: int = 3) -> list[OrderSummary]:
         with self.database.session() as session:
