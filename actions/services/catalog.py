@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 from actions.services.choices import color_label
 from actions.services.db import models as m
 from actions.services.db.session import Database
-from actions.services.db.vocabulary import MATERIAL_EN
+from actions.services.db.vocabulary import CATEGORY_SPECS, MATERIAL_EN
 from actions.services.search.lexical import BM25Index
 from actions.services.text import tokenize
 
@@ -38,20 +38,11 @@ __all__ = [
     "search_terms",
 ]
 
-# Category -> (zh noun, en noun, extra search words). The nouns are what the seed puts
-# in titles (actions/services/db/seed.py CATEGORIES); the extra words are what shoppers
-# also call them. Words as generic as "product", "item" or "goods" are left out on
+# Category -> (zh noun, en noun, extra search words), from the shared vocabulary.
+# Words as generic as "product", "item" or "goods" are not among the synonyms on
 # purpose: "write copy for this product" must not match every beauty product.
 CATEGORY_NAMES: dict[str, tuple[str, str, str]] = {
-    "dresses": ("连衣裙", "dress", "裙子 长裙 短裙 skirt frock"),
-    "tops": ("上衣", "top", "衬衫 T恤 t-shirt shirt blouse"),
-    "trousers": ("长裤", "trousers", "裤子 pants jeans"),
-    "running_shoes": ("跑鞋", "running shoes", "运动鞋 跑步鞋 sneakers trainers"),
-    "casual_shoes": ("休闲鞋", "casual shoes", "板鞋 帆布鞋 sneakers"),
-    "bags": ("包", "bag", "包包 手提包 托特 背包 handbag tote"),
-    "electronics_accessories": ("数码配件", "electronics accessory", "充电器 数据线 charger cable"),
-    "beauty": ("美妆", "beauty", "化妆品 护肤 makeup cosmetics skincare"),
-    "home": ("家居", "home", "家居用品 homeware"),
+    spec.code: (spec.zh, spec.en, " ".join(spec.synonyms)) for spec in CATEGORY_SPECS
 }
 
 # Materials are stored in Chinese (the seed's vocabulary); their English names.

@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 from actions.services.db import models as m
 from actions.services.db.pricing import item_refund_cents
 from actions.services.db.session import Database
-from actions.services.db.vocabulary import MATERIAL_EN
+from actions.services.db.catalog_seed import generate_catalog
+from actions.services.db.vocabulary import CATEGORY_BY_CODE, CATEGORY_SPECS
+from actions.services.db.vocabulary import MATERIAL_EN as MATERIAL_EN  # re-exported
 from actions.settings import get_settings
 
 CARRIERS_CN = ["顺丰速运", "中通快递", "京东物流"]
@@ -33,66 +35,16 @@ CARRIER_PREFIX = {"顺丰速运": "SF", "中通快递": "ZT", "京东物流": "J
 
 # category: (zh noun, en noun, brands, materials, sizes, base price in yuan)
 CATEGORIES: dict[str, tuple[str, str, list[str], list[str], list[str], int]] = {
-    "dresses": (
-        "连衣裙",
-        "dress",
-        ["Lumi", "森屿", "Veronica"],
-        ["真丝", "棉", "雪纺"],
-        ["S", "M", "L", "XL"],
-        299,
-    ),
-    "tops": (
-        "上衣",
-        "top",
-        ["Lumi", "UrbanKnit", "初棉"],
-        ["棉", "羊毛", "亚麻"],
-        ["S", "M", "L", "XL"],
-        159,
-    ),
-    "trousers": (
-        "长裤",
-        "trousers",
-        ["UrbanKnit", "Stride"],
-        ["棉", "牛仔布", "羊毛"],
-        ["S", "M", "L", "XL"],
-        199,
-    ),
-    "running_shoes": (
-        "跑鞋",
-        "running shoes",
-        ["Stride", "飞跃"],
-        ["网布"],
-        ["37", "38", "39", "40", "41", "42", "43"],
-        399,
-    ),
-    "casual_shoes": (
-        "休闲鞋",
-        "casual shoes",
-        ["Stride", "回力"],
-        ["帆布", "皮革"],
-        ["36", "37", "38", "39", "40", "41", "42"],
-        259,
-    ),
-    "bags": ("包", "bag", ["Carryall", "Veronica"], ["皮革", "帆布"], ["one-size"], 359),
-    "electronics_accessories": (
-        "数码配件",
-        "electronics accessory",
-        ["Voltix", "绿联"],
-        ["塑料", "铝合金"],
-        ["one-size"],
-        89,
-    ),
-    "beauty": ("美妆", "beauty product", ["Glow", "花西子"], ["—"], ["one-size"], 129),
-    "home": ("家居", "home goods", ["Nest", "木本"], ["棉", "陶瓷"], ["one-size"], 99),
+    spec.code: (
+        spec.zh,
+        spec.en,
+        list(spec.brands),
+        list(spec.materials),
+        list(spec.sizes),
+        spec.base_price,
+    )
+    for spec in CATEGORY_SPECS
 }
-COLORS = [
-    ("红色", "red"),
-    ("黑色", "black"),
-    ("白色", "white"),
-    ("蓝色", "blue"),
-    ("绿色", "green"),
-    ("米色", "beige"),
-]
 
 STATUS_WEIGHTS = [
     (m.OrderStatus.PENDING_PAYMENT, 5),
@@ -113,11 +65,76 @@ TRACKING_STEPS = [
 HUBS = ["上海", "杭州", "广州", "北京", "成都", "武汉", "深圳"]
 
 
+class ShopperTastes:
+    """Who buys what, so that order history has the structure recommenders learn from.
+
+    Products have a long-tail popularity (Zipf-like, in a random order). Each customer
+    likes two categories and two colours: three first items in four come from that
+    taste, weighted by popularity, the rest from the whole catalog by popularity.
+    Further items of an order "complete the look": a complementary category
+    (vocabulary.py: dress -> shoes, bag) in the same colour. Without this, uniformly
+    random orders would leave nothing for collaborative filtering to find.
+    """
+
+    TASTE_SHARE = 0.75
+
+    def __init__(self, products: list[dict[str, Any]], rng: random.Random) -> None:
+        self.rng = rng
+        order = list(range(len(products)))
+        rng.shuffle(order)
+        weight = [0.0] * len(products)
+        for rank, index in enumerate(order, start=1):
+            weight[index] = 1.0 / rank**0.8
+        self.ids = [p["id"] for p in products]
+        self.weights = weight
+        self.pools: dict[tuple[str, str], tuple[list[int], list[float]]] = {}
+        for index, product in enumerate(products):
+            key = (product["category"], product["attributes"]["default_color"])
+            ids, weights = self.pools.setdefault(key, ([], []))
+            ids.append(product["id"])
+            weights.append(weight[index])
+        self.key_of = {
+            p["id"]: (p["category"], p["attributes"]["default_color"]) for p in products
+        }
+        self.categories = sorted({key[0] for key in self.pools})
+        self.colors = sorted({key[1] for key in self.pools})
+        self.taste: dict[int, list[tuple[str, str]]] = {}
+
+    def _taste_of(self, customer_id: int) -> list[tuple[str, str]]:
+        if customer_id not in self.taste:
+            categories = self.rng.sample(self.categories, k=2)
+            colors = self.rng.sample(self.colors, k=2)
+            keys = [(c, k) for c in categories for k in colors]
+            self.taste[customer_id] = [key for key in keys if key in self.pools]
+        return self.taste[customer_id]
+
+    def _pick(self, key: tuple[str, str] | None) -> int:
+        if key is None or key not in self.pools:
+            return self.rng.choices(self.ids, self.weights)[0]
+        ids, weights = self.pools[key]
+        return self.rng.choices(ids, weights)[0]
+
+    def basket(self, customer_id: int, size: int) -> list[int]:
+        """Product ids of one order, distinct."""
+        taste = self._taste_of(customer_id)
+        first_key = (
+            self.rng.choice(taste) if taste and self.rng.random() < self.TASTE_SHARE else None
+        )
+        basket = [self._pick(first_key)]
+        category, color = self.key_of[basket[0]]
+        complements = CATEGORY_BY_CODE[category].complements
+        for _ in range(size - 1):
+            product_id = self._pick((self.rng.choice(complements), color))
+            if product_id not in basket:
+                basket.append(product_id)
+        return basket
+
+
 @dataclass(frozen=True)
 class SeedConfig:
     customers: int = 2000
     orders: int = 20000
-    products: int = 300
+    products: int = 5000
     seed: int = 42
     anchor: datetime | None = None  # default: today 00:00 UTC
 
@@ -151,46 +168,40 @@ class SeedGenerator:
         return self.rows
 
     def _catalog(self) -> None:
-        names = list(CATEGORIES)
-        for n in range(self.config.products):
-            category = names[n % len(names)]
-            noun_zh, noun_en, brands, materials, sizes, base = CATEGORIES[category]
-            brand = self.rng.choice(brands)
-            material = self.rng.choice(materials)
-            _, color_en = self.rng.choice(COLORS)
-            price = (base + self.rng.randrange(-40, 200)) * 100  # whole yuan, in cents
+        for product in generate_catalog(self.config.products, self.config.seed):
             product_id = self.add(
                 m.Product,
                 {
-                    "code": f"P{n + 1:05d}",
-                    "category": category,
-                    "brand": brand,
-                    "title_zh": f"{brand} {material}{noun_zh}",
-                    "title_en": f"{brand} {MATERIAL_EN[material]} {noun_en}",
-                    "description_zh": f"{brand}{material}{noun_zh}，做工精致，日常百搭。",
-                    "description_en": f"A {MATERIAL_EN[material]} {noun_en} by {brand}, "
-                    "well made for every day.",
-                    "material": material,
-                    "price_cents": price,
-                    "rating": round(self.rng.uniform(3.5, 5.0), 1),
-                    "image_url": f"https://shop.example/img/P{n + 1:05d}.jpg",
-                    "attributes": {"default_color": color_en},
+                    "code": product.code,
+                    "category": product.category,
+                    "brand": product.brand,
+                    "title_zh": product.title_zh,
+                    "title_en": product.title_en,
+                    "description_zh": product.description_zh,
+                    "description_en": product.description_en,
+                    "material": product.material,
+                    "price_cents": product.price_cents,
+                    "rating": product.rating,
+                    "image_url": product.image_url,
+                    "attributes": {
+                        "default_color": product.color,
+                        "style_zh": product.style_zh,
+                        "style_en": product.style_en,
+                    },
                 },
             )
-            colors = self.rng.sample(COLORS, k=self.rng.randint(1, 3))
-            for _, c_en in colors:
-                for size in sizes:
-                    self.add(
-                        m.Variant,
-                        {
-                            "product_id": product_id,
-                            "sku": f"P{n + 1:05d}-{c_en[:3].upper()}-{size}",
-                            "color": c_en,
-                            "size": size,
-                            "stock": self.rng.choice([0, 2, 5, 10, 25, 50]),
-                            "price_cents": price,
-                        },
-                    )
+            for variant in product.variants:
+                self.add(
+                    m.Variant,
+                    {
+                        "product_id": product_id,
+                        "sku": variant.sku,
+                        "color": variant.color,
+                        "size": variant.size,
+                        "stock": variant.stock,
+                        "price_cents": variant.price_cents,
+                    },
+                )
 
     def _customers(self) -> None:
         for _ in range(self.config.customers):
@@ -224,8 +235,11 @@ class SeedGenerator:
             )
 
     def _orders(self) -> None:
-        variants = self.rows[m.Variant]
         products = {p["id"]: p for p in self.rows[m.Product]}
+        variants_of: dict[int, list[dict[str, Any]]] = {}
+        for variant in self.rows[m.Variant]:
+            variants_of.setdefault(variant["product_id"], []).append(variant)
+        tastes = ShopperTastes(self.rows[m.Product], self.rng)
         addresses = self.rows[m.Address]
         numbers = self.rng.sample(range(1_000_000, 10_000_000), self.config.orders)
         statuses, weights = zip(*STATUS_WEIGHTS, strict=True)
@@ -237,9 +251,11 @@ class SeedGenerator:
                 placed = self.anchor - timedelta(minutes=self.rng.randint(5, 3 * 24 * 60))
             order_id = len(self.rows.get(m.Order, [])) + 1
             subtotal = 0
-            for variant in self.rng.sample(variants, k=self.rng.choice([1, 1, 1, 2, 3])):
+            basket = tastes.basket(address["customer_id"], self.rng.choice([1, 1, 1, 2, 3]))
+            for product_id in basket:
+                variant = self.rng.choice(variants_of[product_id])
                 quantity = self.rng.choice([1, 1, 1, 2])
-                product = products[variant["product_id"]]
+                product = products[product_id]
                 subtotal += quantity * variant["price_cents"]
                 self.add(
                     m.OrderItem,
