@@ -21,7 +21,7 @@ NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
 .PHONY: help install install-browser env db index train run shell test lint typecheck validate \
-        unit integration rasa-test bench bench-nlu bench-kb bench-llm bench-install clean
+        unit integration rasa-test bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,8 +68,9 @@ db: $(ACTIONS_VENV)/.installed ## Migrate the order database (DATABASE_URL, defa
 	$(ACTIONS_VENV)/bin/alembic -c actions/services/db/alembic.ini upgrade head && \
 	$(PY) -m actions.services.db.seed
 
-index: $(ACTIONS_VENV)/.installed ## Build the knowledge base's search indexes and vector cache under var/index
+index: $(ACTIONS_VENV)/.installed db ## Build the search indexes and vector caches (knowledge base, products) under var/index
 	$(PY) -m actions.services.knowledge
+	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m actions.services.search.products
 
 run: install env db index train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080
 	@scripts/run.sh
@@ -109,6 +110,13 @@ bench-nlu: install ## Intent macro-F1 per language on a held-out split (var/benc
 bench-kb: install index ## Knowledge base: retrieval (bm25/dense/hybrid) and answers (BLEU, ROUGE-L, faithfulness)
 	$(PY) scripts/bench_kb_retrieval.py
 	$(PY) scripts/bench_kb_answers.py --backends template,transformers --limit 10
+
+bench-search: install ## Product search: recall@10, nDCG@10, MRR, p50/p95 for bm25/dense/hybrid at 5k and 100k (var/bench/search.json)
+	$(PY) scripts/bench_search.py --sizes 5000,100000 --backends faiss
+	$(PY) scripts/bench_search.py --sizes 5000 --backends milvus --out var/bench/search-milvus.json
+
+bench-recommend: install ## Recommendations: hit-rate@10 on each customer's held-out last purchase, CF vs popularity
+	$(PY) scripts/bench_recommend.py
 
 bench-llm: install ## Generator: tokens/s, latency and fallback reasons per backend
 	$(PY) scripts/bench_llm.py

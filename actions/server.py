@@ -80,11 +80,15 @@ def build_app(
         # so the first policy question does not wait for them; serving starts now.
         from actions.faq import default_knowledge_base
         from actions.marketing import default_catalog
+        from actions.recommendations import default_recommender
+        from actions.services.search.products import default_product_search
 
         def load() -> None:
             for name, warm in (
                 ("knowledge base", default_knowledge_base().warm_up),
                 ("product catalog", default_catalog().warm_up),
+                ("product search", lambda: default_product_search().parser.warm_up()),
+                ("recommender", default_recommender),
             ):
                 try:
                     warm()

@@ -57,6 +57,19 @@ class Settings:
     embedding_model_path: str | None = field(
         default_factory=lambda: _env("EMBEDDING_MODEL_PATH", "") or None
     )
+    # Product search (actions/services/search/products.py): the vector store
+    # ("faiss" index file, "numpy" exact matrix, or "milvus"), where index files live,
+    # and the Milvus URI (a local file runs milvus-lite; http://host:19530 a server).
+    search_backend: str = field(default_factory=lambda: _env("SEARCH_BACKEND", "faiss"))
+    search_mode: str = field(default_factory=lambda: _env("SEARCH_MODE", "hybrid"))
+    index_dir: Path = field(
+        default_factory=lambda: Path(_env("INDEX_DIR", str(PROJECT_ROOT / "var" / "index")))
+    )
+    milvus_uri: str = field(
+        default_factory=lambda: _env(
+            "MILVUS_URI", str(PROJECT_ROOT / "var" / "index" / "milvus.db")
+        )
+    )
     # Order database: SQLite file by default, PostgreSQL by URL
     # (postgresql://user:pw@host:5432/shop).
     database_url: str = field(

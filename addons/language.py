@@ -20,7 +20,7 @@ _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Tokens that say nothing about the shopper's language: URLs, e-mail addresses,
 # codes with digits (A1234567, iPhone15) and short upper-case size or carrier codes.
 _NEUTRAL = re.compile(
-    r"https?://\S+|\S+@\S+|\b[A-Za-z]*\d[\w-]*\b|\b(?:XXS|XS|S|M|L|XL|XXL|XXXL|UPS|DHL|EMS)\b"
+    r"https?://\S+|\S+@\S+|\b[A-Za-z]*\d[A-Za-z0-9_-]*|\b(?:XXS|XS|S|M|L|XL|XXL|XXXL|UPS|DHL|EMS)\b"
 )
 # Below this ratio of Han characters to Latin words (or above its inverse) one
 # script clearly dominates; in between, the statistical detector decides.

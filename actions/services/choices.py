@@ -10,15 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from actions.services.db.vocabulary import COLORS
+
 # Colour names the catalog uses (stored in English) and how shoppers write them.
-COLOR_NAMES = {
-    "red": ("红色", ("红色", "红", "red")),
-    "black": ("黑色", ("黑色", "黑", "black")),
-    "white": ("白色", ("白色", "白", "white")),
-    "blue": ("蓝色", ("蓝色", "蓝", "blue", "navy")),
-    "green": ("绿色", ("绿色", "绿", "green")),
-    "beige": ("米色", ("米色", "米白", "beige", "cream")),
-}
+COLOR_NAMES = {c.code: (c.zh, c.words) for c in COLORS}
 SIZE_WORDS = ("XXXL", "XXL", "XL", "XS", "S", "M", "L")
 CN_NUMERALS = {
     "一": 1,
@@ -88,6 +83,32 @@ def ordinal(text: str) -> int | None:
     if match := BARE_NUMBER.match(text):
         return int(match.group(1))
     return None
+
+
+def ordinals_in(text: str) -> list[int]:
+    """Every position the text names, in order: "比较第一个和第三个" -> [1, 3],
+    "compare 1 and 2" -> [1, 2], "前两个" / "the first two" -> [1, 2]."""
+    if match := re.search(
+        r"前\s*([两二三四五]|\d)\s*(?:个|件|款)?|first (two|three|\d)", text, re.I
+    ):
+        word = (match.group(1) or match.group(2)).lower()
+        count = CN_NUMERALS.get(word) or EN_ORDINALS.get(word) or int(word)
+        return list(range(1, count + 1))
+    found: list[tuple[int, int]] = []
+    for m in CN_ORDINAL.finditer(text):
+        value = (
+            -1 if m.group(0).startswith("最后") else CN_NUMERALS.get(m.group(1)) or int(m.group(1))
+        )
+        found.append((m.start(), value))
+    for m in EN_ORDINAL.finditer(text):
+        value = int(m.group(1)) if m.group(1) else EN_ORDINALS[m.group(2).lower()]
+        found.append((m.start(), value))
+    if not found:
+        # "compare 1 and 3", "1和3": bare small numbers joined by and/和/与/vs.
+        bare = re.search(r"(?<!\d)(\d)\s*(?:and|&|和|与|跟|vs\.?|,|，|、)\s*(\d)(?!\d)", text, re.I)
+        if bare:
+            return [int(bare.group(1)), int(bare.group(2))]
+    return [value for _, value in sorted(found)]
 
 
 def colors_in(text: str) -> set[str]:

@@ -167,7 +167,12 @@ def read_catalog_file(path: Path) -> list[ImportedProduct]:
 
 def import_catalog(session: Session, products: list[ImportedProduct]) -> dict[str, int]:
     """Insert or update products by code and variants by sku."""
-    counts = {"products_added": 0, "products_updated": 0, "variants_added": 0, "variants_updated": 0}
+    counts = {
+        "products_added": 0,
+        "products_updated": 0,
+        "variants_added": 0,
+        "variants_updated": 0,
+    }
     codes = [p.code for p in products]
     existing = {
         p.code: p for p in session.scalars(select(m.Product).where(m.Product.code.in_(codes)))

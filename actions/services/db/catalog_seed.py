@@ -151,7 +151,9 @@ def product_code(number: int) -> str:
     return f"P{number:05d}"
 
 
-def _titles(spec: CategorySpec, brand: str, color: str, material: str, style: tuple[str, str]):
+def _titles(
+    spec: CategorySpec, brand: str, color: str, material: str, style: tuple[str, str]
+) -> tuple[str, str]:
     color_zh = COLOR_BY_CODE[color].zh
     if material == "—":
         return f"{brand} {color_zh}{style[0]}", f"{brand} {color} {style[1]}"
@@ -190,8 +192,7 @@ def generate_catalog(size: int, seed: int = 42) -> list[GeneratedProduct]:
             material=material,
             title_zh=title_zh,
             title_en=title_en,
-            description_zh=f"{brand}{style[0]}，{material_zh}"
-            f"{features[0][0]}，{features[1][0]}。",
+            description_zh=f"{brand}{style[0]}，{material_zh}{features[0][0]}，{features[1][0]}。",
             description_en=f"A {style[1]} by {brand}: {material_en}"
             f"{features[0][1]} and {features[1][1]}.",
             price_cents=price,

@@ -22,9 +22,9 @@ from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from actions.services.db import models as m
+from actions.services.db.catalog_seed import generate_catalog
 from actions.services.db.pricing import item_refund_cents
 from actions.services.db.session import Database
-from actions.services.db.catalog_seed import generate_catalog
 from actions.services.db.vocabulary import CATEGORY_BY_CODE, CATEGORY_SPECS
 from actions.services.db.vocabulary import MATERIAL_EN as MATERIAL_EN  # re-exported
 from actions.settings import get_settings
@@ -93,9 +93,7 @@ class ShopperTastes:
             ids, weights = self.pools.setdefault(key, ([], []))
             ids.append(product["id"])
             weights.append(weight[index])
-        self.key_of = {
-            p["id"]: (p["category"], p["attributes"]["default_color"]) for p in products
-        }
+        self.key_of = {p["id"]: (p["category"], p["attributes"]["default_color"]) for p in products}
         self.categories = sorted({key[0] for key in self.pools})
         self.colors = sorted({key[1] for key in self.pools})
         self.taste: dict[int, list[tuple[str, str]]] = {}

@@ -1,0 +1,278 @@
+"""Cart and deals: add a product to the cart (variant chosen, stock checked) and the
+cheapest valid coupon combination for the cart, explained in money.
+
+Whose cart: a logged-in shopper's (signed token in the message metadata) or, for a
+guest, this conversation's. Never a customer id typed or claimed in the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import shopper_language
+from actions.services.cart import Added, CartRepository, OutOfStock
+from actions.services.db.columns import utcnow
+from actions.services.db.session import Database
+from actions.services.db.vocabulary import COLOR_BY_CODE
+from actions.services.identity import CustomerTokens
+from actions.services.promotions import best_offer
+from actions.services.search.products import ProductRecord, ProductSearch
+from actions.settings import get_settings
+from actions.shopping import (
+    FOCUS_SLOT,
+    ShoppingActionMixin,
+    color_name,
+    entity_values,
+    joined,
+    message_text,
+    price_text,
+)
+from actions.verification import default_tokens, logged_in_customer
+
+logger = logging.getLogger(__name__)
+
+
+def default_cart() -> CartRepository:
+    return CartRepository(Database(get_settings().database_url))
+
+
+class CartActionMixin(ShoppingActionMixin):
+    _cart: CartRepository | None = None
+    _tokens: CustomerTokens | None = None
+    _tokens_set = False
+
+    @property
+    def cart(self) -> CartRepository:
+        if self._cart is None:
+            self._cart = default_cart()
+        return self._cart
+
+    @property
+    def tokens(self) -> CustomerTokens | None:
+        if not self._tokens_set:
+            self._tokens = default_tokens()
+            self._tokens_set = True
+        return self._tokens
+
+    def cart_id(self, tracker: Tracker) -> int:
+        customer = logged_in_customer(tracker, self.tokens)
+        return self.cart.cart_for(customer, tracker.sender_id)
+
+
+def _variant_label(color: str | None, size: str | None, language: str) -> str:
+    parts = [color_name(color, language) if color else "", "" if size == "one-size" else size]
+    return " ".join(p for p in parts if p) or "—"
+
+
+class ActionAddToCart(CartActionMixin, Action):
+    """Put the product the shopper points at into the cart; asks for the colour or
+    size when the product has several and the message names none."""
+
+    def __init__(
+        self,
+        search: ProductSearch | None = None,
+        cart: CartRepository | None = None,
+        tokens: CustomerTokens | None = None,
+    ) -> None:
+        self._search = search
+        self._cart = cart
+        if tokens is not None:
+            self._tokens, self._tokens_set = tokens, True
+
+    def name(self) -> str:
+        return "action_add_to_cart"
+
+    def _wanted(self, tracker: Tracker, text: str, language: str) -> tuple[list[str], list[str]]:
+        parsed = self.search.parse(text, language) if text else None
+        colors = [c for c in entity_values(tracker, "color") if c in COLOR_BY_CODE]
+        sizes = entity_values(tracker, "size")
+        if parsed is not None:
+            colors = colors or list(parsed.colors)
+            sizes = sizes or list(parsed.sizes)
+        return colors, [s.upper() if not s.isdigit() else s for s in sizes]
+
+    def _add(self, tracker: Tracker, language: str) -> dict[str, Any]:
+        """Blocking: resolve the product and variant, then write the cart row."""
+        text = message_text(tracker)
+        products = self.referenced(tracker, text)
+        if not products:
+            return {"response": "utter_which_product"}
+        product: ProductRecord = products[0]
+        colors, sizes = self._wanted(tracker, text, language)
+        title = product.title(language)
+        variants = self.cart.variants_of(product.id)
+        if colors:
+            matching = [v for v in variants if v.color in colors]
+            if not matching:
+                return {
+                    "response": "utter_cart_variant_unavailable",
+                    "title": title,
+                    "wanted": joined([color_name(c, language) for c in colors], language),
+                    "options": joined([color_name(c, language) for c in product.colors], language),
+                    "focus": product.code,
+                }
+            variants = matching
+        if sizes:
+            matching = [v for v in variants if (v.size or "").upper() in sizes]
+            if not matching:
+                return {
+                    "response": "utter_cart_variant_unavailable",
+                    "title": title,
+                    "wanted": joined(sizes, language),
+                    "options": joined(list(product.sizes), language),
+                    "focus": product.code,
+                }
+            variants = matching
+        chosen_color = colors[0] if colors else None
+        if len({v.color for v in variants}) > 1:
+            return {
+                "response": "utter_ask_cart_color",
+                "title": title,
+                "focus": product.code,
+                "buttons": [
+                    {
+                        "title": color_name(c, language),
+                        "payload": "/add_to_cart" + json.dumps({"color": c}),
+                    }
+                    for c in dict.fromkeys(v.color for v in variants if v.color)
+                ],
+            }
+        if len({v.size for v in variants}) > 1:
+            color = variants[0].color or chosen_color
+            return {
+                "response": "utter_ask_cart_size",
+                "title": title,
+                "focus": product.code,
+                "buttons": [
+                    {
+                        "title": v.size,
+                        "payload": "/add_to_cart" + json.dumps({"color": color, "size": v.size}),
+                    }
+                    for v in variants
+                    if v.stock > 0
+                ],
+            }
+        variant = variants[0]
+        result = self.cart.add_item(self.cart_id(tracker), variant.id)
+        label = _variant_label(variant.color, variant.size, language)
+        if isinstance(result, OutOfStock):
+            return {
+                "response": "utter_cart_out_of_stock",
+                "title": title,
+                "variant": label,
+                "available": result.can_add,
+                "focus": product.code,
+            }
+        if not isinstance(result, Added):
+            return {"response": "utter_which_product"}
+        lines = self.cart.lines(self.cart_id(tracker))
+        return {
+            "response": "utter_added_to_cart",
+            "title": title,
+            "variant": label,
+            "quantity": 1,
+            "count": sum(line.quantity for line in lines),
+            "subtotal": price_text(sum(line.subtotal_cents for line in lines)),
+            "focus": product.code,
+        }
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = shopper_language(tracker)
+        try:
+            reply = await asyncio.to_thread(self._add, tracker, language)
+        except Exception as error:  # noqa: BLE001 - the shopper still gets an answer
+            logger.error("cart unavailable: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_cart_unavailable")
+            return []
+        focus = reply.pop("focus", None)
+        dispatcher.utter_message(**reply)
+        return [SlotSet(FOCUS_SLOT, focus)] if focus else []
+
+
+class ActionBestOffer(CartActionMixin, Action):
+    """The cheapest valid coupon combination for the shopper's cart, in money."""
+
+    def __init__(
+        self,
+        cart: CartRepository | None = None,
+        tokens: CustomerTokens | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._cart = cart
+        if tokens is not None:
+            self._tokens, self._tokens_set = tokens, True
+        self.clock = clock
+
+    def name(self) -> str:
+        return "action_best_offer"
+
+    def _offer(self, tracker: Tracker, language: str) -> list[dict[str, Any]]:
+        cart_id = self.cart_id(tracker)
+        lines = self.cart.lines(cart_id)
+        if not lines:
+            return [{"response": "utter_cart_empty"}]
+        now = self.clock()
+        offer = best_offer(lines, self.cart.active_coupons(now), now)
+        messages: list[dict[str, Any]] = []
+        if offer.applied:
+            coupons = joined(
+                [
+                    f"「{c.title_zh if language == 'zh' else c.title_en}」"
+                    f"(-{price_text(c.saving_cents)})"
+                    for c in offer.applied
+                ],
+                language,
+            )
+            messages.append(
+                {
+                    "response": "utter_best_offer",
+                    "subtotal": price_text(offer.subtotal_cents),
+                    "coupons": coupons,
+                    "saving": price_text(offer.saving_cents),
+                    "total": price_text(offer.total_cents),
+                }
+            )
+        else:
+            messages.append(
+                {
+                    "response": "utter_no_coupon_applies",
+                    "subtotal": price_text(offer.subtotal_cents),
+                }
+            )
+        if offer.near_misses:
+            miss = offer.near_misses[0]
+            messages.append(
+                {
+                    "response": "utter_coupon_near_miss",
+                    "missing": price_text(miss.missing_cents),
+                    "title": miss.title_zh if language == "zh" else miss.title_en,
+                    "saving": price_text(miss.saving_cents),
+                }
+            )
+        return messages
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = shopper_language(tracker)
+        try:
+            messages = await asyncio.to_thread(self._offer, tracker, language)
+        except Exception as error:  # noqa: BLE001
+            logger.error("promotions unavailable: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_promotion_unavailable")
+            return []
+        for message in messages:
+            dispatcher.utter_message(**message)
+        return []

@@ -1,0 +1,521 @@
+"""Shopping guide: search (a form), refine, ordinal references, detail and comparison.
+
+State kept in slots, all set by these actions only:
+- `search_filter`: {"text": the words searched, "filter": ProductFilter.to_dict()},
+- `shown_products`: ids of the products last shown, in display order ("第二个" is
+  shown_products[1]),
+- `product_code`: the product in focus (detail, add to cart, marketing copy).
+Every fact shown (title, price, stock, material, colours) is read from the catalog by
+the search service; the wording is the domain's responses in the shopper's language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_text, shopper_language
+from actions.services.catalog import product_codes_in
+from actions.services.choices import ordinals_in
+from actions.services.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES, COLOR_BY_CODE
+from actions.services.search.products import (
+    ProductFilter,
+    ProductRecord,
+    ProductSearch,
+    SearchResult,
+    default_product_search,
+    material_name,
+)
+from actions.services.search.query import ParsedQuery
+
+logger = logging.getLogger(__name__)
+
+SHOWN_RESULTS = 3
+FILTER_SLOT = "search_filter"
+SHOWN_SLOT = "shown_products"
+FOCUS_SLOT = "product_code"
+CATEGORY_SLOT = "product_category"
+DETAILS_SLOT = "search_details"
+SIZE_WORDS = ("尺码", "尺寸", "码数", "鞋码", "大小", "穿多大", "size", "fit")
+DROPPED_NAMES = {
+    "zh": {
+        "sizes": "尺码",
+        "colors": "颜色",
+        "materials": "材质",
+        "brands": "品牌",
+        "price_min_cents": "价格",
+    },
+    "en": {
+        "sizes": "size",
+        "colors": "colour",
+        "materials": "material",
+        "brands": "brand",
+        "price_min_cents": "price",
+    },
+}
+
+
+def price_text(cents: int) -> str:
+    return f"¥{cents / 100:.2f}"
+
+
+def color_name(code: str, language: str) -> str:
+    spec = COLOR_BY_CODE.get(code)
+    return spec.zh if spec is not None and language == "zh" else code
+
+
+def joined(values: Sequence[str], language: str) -> str:
+    if not values:
+        return "—"
+    return ("、" if language == "zh" else ", ").join(values)
+
+
+def category_name(code: str | None, language: str) -> str:
+    spec = CATEGORY_BY_CODE.get(code or "")
+    if spec is None:
+        return "商品" if language == "zh" else "products"
+    return spec.zh if language == "zh" else spec.en
+
+
+def message_text(tracker: Tracker) -> str:
+    """The shopper's words; a button payload ("/intent{...}") carries none."""
+    text = latest_text(tracker).strip()
+    return "" if text.startswith("/") else text
+
+
+def entity_values(tracker: Tracker, name: str) -> list[str]:
+    entities = tracker.latest_message.get("entities") or []
+    return [str(e.get("value")) for e in entities if e.get("entity") == name and e.get("value")]
+
+
+def search_state(tracker: Tracker) -> tuple[str, ProductFilter] | None:
+    value = tracker.get_slot(FILTER_SLOT)
+    if not isinstance(value, dict):
+        return None
+    text = value.get("text")
+    return (str(text)[:200] if isinstance(text, str) else ""), ProductFilter.from_dict(
+        value.get("filter")
+    )
+
+
+def state_value(text: str, spec: ProductFilter) -> dict[str, Any]:
+    return {"text": text, "filter": spec.to_dict()}
+
+
+def shown_ids(tracker: Tracker) -> list[int]:
+    value = tracker.get_slot(SHOWN_SLOT)
+    if not isinstance(value, list):
+        return []
+    return [int(v) for v in value if isinstance(v, int | str) and str(v).isdigit()][:20]
+
+
+def has_attributes(parsed: ParsedQuery) -> bool:
+    return bool(
+        parsed.colors
+        or parsed.sizes
+        or parsed.brands
+        or parsed.materials
+        or parsed.price_min_cents is not None
+        or parsed.price_max_cents is not None
+    )
+
+
+class ShoppingActionMixin:
+    """The search service (injected or the process default) and shared rendering."""
+
+    _search: ProductSearch | None = None
+
+    @property
+    def search(self) -> ProductSearch:
+        # Lazily: importing the actions package must not open a database or a model.
+        if self._search is None:
+            self._search = default_product_search()
+        return self._search
+
+    async def _blocking(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        """Search (spaCy, BM25, embeddings, DB) runs off the event loop."""
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    def referenced(self, tracker: Tracker, text: str) -> list[ProductRecord]:
+        """Products the message points at: ordinals into the last results, product
+        codes, else the product in focus. Blocking (may build the search index)."""
+        shown = [r for r in (self.search.by_id(i) for i in shown_ids(tracker)) if r]
+        found: list[ProductRecord] = []
+        for position in ordinals_in(text):
+            index = len(shown) - 1 if position == -1 else position - 1
+            if 0 <= index < len(shown) and shown[index] not in found:
+                found.append(shown[index])
+        for value in entity_values(tracker, "ordinal"):
+            if value.lstrip("-").isdigit():
+                position = int(value)
+                index = len(shown) - 1 if position == -1 else position - 1
+                if 0 <= index < len(shown) and shown[index] not in found:
+                    found.append(shown[index])
+        for code in product_codes_in(text):
+            record = self.search.by_code(code)
+            if record is not None and record not in found:
+                found.append(record)
+        if not found:
+            focus = tracker.get_slot(FOCUS_SLOT)
+            record = self.search.by_code(str(focus)) if focus else None
+            if record is not None:
+                found.append(record)
+        return found
+
+    @staticmethod
+    def show_products(
+        dispatcher: CollectingDispatcher, records: Sequence[ProductRecord], language: str
+    ) -> None:
+        """One card per product: the text line for every channel, plus a structured
+        card (custom payload) the web widget renders with image and rating."""
+        for index, record in enumerate(records, start=1):
+            dispatcher.utter_message(
+                response="utter_product_card" if record.in_stock else "utter_product_card_sold_out",
+                index=index,
+                title=record.title(language),
+                price=price_text(record.price_cents),
+                rating=f"{record.rating:.1f}",
+                json_message={
+                    "type": "product_card",
+                    "index": index,
+                    "code": record.code,
+                    "title": record.title(language),
+                    "price": price_text(record.price_cents),
+                    "price_cents": record.price_cents,
+                    "rating": record.rating,
+                    "image_url": record.image_url,
+                    "in_stock": record.in_stock,
+                },
+            )
+
+    def present(
+        self,
+        dispatcher: CollectingDispatcher,
+        result: SearchResult,
+        text: str,
+        language: str,
+    ) -> list[EventType]:
+        category = category_name(result.filter.category, language)
+        if not result.hits:
+            dispatcher.utter_message(response="utter_no_results", category=category)
+            return [SlotSet(FILTER_SLOT, state_value(text, result.filter))]
+        if result.relaxed:
+            dropped = joined([DROPPED_NAMES[language][name] for name in result.relaxed], language)
+            dispatcher.utter_message(
+                response="utter_search_results_relaxed", dropped=dropped, category=category
+            )
+        else:
+            dispatcher.utter_message(response="utter_search_results", category=category)
+        records = result.records[:SHOWN_RESULTS]
+        self.show_products(dispatcher, records, language)
+        dispatcher.utter_message(response="utter_search_followup")
+        return [
+            SlotSet(FILTER_SLOT, state_value(text, result.filter)),
+            SlotSet(SHOWN_SLOT, [r.id for r in records]),
+        ]
+
+
+class ActionStartSearch(ShoppingActionMixin, Action):
+    """A new search: what the message already says fills the form, so it only asks
+    for what is missing (the category), and for details only when none were given."""
+
+    def __init__(self, search: ProductSearch | None = None) -> None:
+        self._search = search
+
+    def name(self) -> str:
+        return "action_start_search"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = shopper_language(tracker)
+        text = message_text(tracker)
+        try:
+            parsed: ParsedQuery = await self._blocking(self.search.parse, text, language)
+        except Exception as error:  # noqa: BLE001 - the shopper still gets an answer
+            logger.error("product search unavailable: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_search_unavailable")
+            return [SlotSet(CATEGORY_SLOT, None), SlotSet(DETAILS_SLOT, "unavailable")]
+        category = next(
+            (c for c in entity_values(tracker, "product_category") if c in CATEGORY_BY_CODE),
+            parsed.category,
+        )
+        spec = ProductFilter().merged(parsed)
+        return [
+            SlotSet(CATEGORY_SLOT, category),
+            SlotSet(DETAILS_SLOT, "given" if has_attributes(parsed) else None),
+            SlotSet(FILTER_SLOT, state_value(parsed.terms or text, spec)),
+            SlotSet(SHOWN_SLOT, None),
+        ]
+
+
+class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
+    """Fills the search form from free text with the query parser (spaCy)."""
+
+    def __init__(self, search: ProductSearch | None = None) -> None:
+        self._search = search
+
+    def name(self) -> str:
+        return "validate_search_form"
+
+    async def extract_product_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != CATEGORY_SLOT:
+            return {}
+        for value in entity_values(tracker, "product_category"):
+            if value in CATEGORY_BY_CODE:
+                return {CATEGORY_SLOT: value}
+        text = message_text(tracker)
+        if not text:
+            return {}
+        parsed: ParsedQuery = await self._blocking(
+            self.search.parse, text, shopper_language(tracker)
+        )
+        if parsed.category is None:
+            return {}
+        state = search_state(tracker)
+        old_text, spec = state if state else ("", ProductFilter())
+        spec = spec.merged(parsed)
+        return {
+            CATEGORY_SLOT: parsed.category,
+            FILTER_SLOT: state_value(f"{old_text} {parsed.terms or text}".strip(), spec),
+            **({DETAILS_SLOT: "given"} if has_attributes(parsed) else {}),
+        }
+
+    async def extract_search_details(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != DETAILS_SLOT:
+            return {}
+        # Asked once only: whatever the answer ("不限", "黑色 M码", "300以内"), the
+        # search runs with what it says.
+        text = message_text(tracker)
+        parsed: ParsedQuery = await self._blocking(
+            self.search.parse, text, shopper_language(tracker)
+        )
+        state = search_state(tracker)
+        old_text, spec = state if state else ("", ProductFilter())
+        return {
+            DETAILS_SLOT: "given" if has_attributes(parsed) else "any",
+            FILTER_SLOT: state_value(old_text, spec.merged(parsed)),
+        }
+
+    def validate_product_category(
+        self,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        # Only the catalog's own category codes (a payload can carry anything).
+        return {CATEGORY_SLOT: slot_value if slot_value in CATEGORY_BY_CODE else None}
+
+
+class ActionSearchProducts(ShoppingActionMixin, Action):
+    """The search form's submit: run the search and show the top results as cards."""
+
+    def __init__(self, search: ProductSearch | None = None) -> None:
+        self._search = search
+
+    def name(self) -> str:
+        return "action_search_products"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = shopper_language(tracker)
+        state = search_state(tracker)
+        text, spec = state if state else ("", ProductFilter())
+        category = tracker.get_slot(CATEGORY_SLOT)
+        if category in CATEGORY_BY_CODE:
+            spec = ProductFilter(**{**spec.__dict__, "category": category})
+        query = text or category_name(spec.category, language)
+        try:
+            result: SearchResult = await self._blocking(self.search.search, query, language, spec)
+        except Exception as error:  # noqa: BLE001
+            logger.error("product search failed: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_search_unavailable")
+            return [SlotSet(DETAILS_SLOT, None)]
+        return [*self.present(dispatcher, result, text, language), SlotSet(DETAILS_SLOT, None)]
+
+
+class ActionRefineSearch(ShoppingActionMixin, Action):
+    """Narrow the last search: cheaper, pricier, another colour, a size, a budget."""
+
+    def __init__(self, search: ProductSearch | None = None) -> None:
+        self._search = search
+
+    def name(self) -> str:
+        return "action_refine_search"
+
+    def _refine(
+        self, tracker: Tracker, text: str, language: str
+    ) -> tuple[SearchResult | None, str, str | None]:
+        state = search_state(tracker)
+        parsed = self.search.parse(text, language)
+        if state is None:
+            if parsed.category is None:
+                return None, "", "utter_no_previous_search"
+            state = ("", ProductFilter())
+        old_text, spec = state
+        shown = [r for r in (self.search.by_id(i) for i in shown_ids(tracker)) if r]
+        spec = spec.merged(parsed)
+        if parsed.cheaper and shown:
+            spec = ProductFilter(
+                **{**spec.__dict__, "price_max_cents": min(r.price_cents for r in shown) - 1}
+            )
+        if parsed.pricier and shown:
+            spec = ProductFilter(
+                **{**spec.__dict__, "price_min_cents": max(r.price_cents for r in shown) + 1}
+            )
+        if parsed.other_color:
+            old_colors = spec.colors or tuple(r.colors[0] for r in shown if r.colors)
+            spec = ProductFilter(
+                **{
+                    **spec.__dict__,
+                    "colors": parsed.colors,
+                    "exclude_colors": tuple(dict.fromkeys((*spec.exclude_colors, *old_colors))),
+                    "exclude_ids": tuple(r.id for r in shown),
+                }
+            )
+        query = old_text or parsed.terms or category_name(spec.category, language)
+        # A refinement never relaxes what the shopper just asked for.
+        result = self.search.search(query, language, spec, parsed=ParsedQuery(), relax=False)
+        if not result.hits and parsed.cheaper:
+            return result, old_text, "utter_no_cheaper"
+        return result, old_text, None
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = shopper_language(tracker)
+        try:
+            result, old_text, problem = await self._blocking(
+                self._refine, tracker, message_text(tracker), language
+            )
+        except Exception as error:  # noqa: BLE001
+            logger.error("product search failed: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_search_unavailable")
+            return []
+        if problem is not None or result is None:
+            category = category_name(result.filter.category if result else None, language)
+            dispatcher.utter_message(
+                response=problem or "utter_no_previous_search", category=category
+            )
+            return []
+        return self.present(dispatcher, result, old_text, language)
+
+
+class ActionProductDetail(ShoppingActionMixin, Action):
+    """Spec, material, colours, sizes in stock and size advice of one product."""
+
+    def __init__(self, search: ProductSearch | None = None) -> None:
+        self._search = search
+
+    def name(self) -> str:
+        return "action_product_detail"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = shopper_language(tracker)
+        text = message_text(tracker)
+        try:
+            products = await self._blocking(self.referenced, tracker, text)
+        except Exception as error:  # noqa: BLE001
+            logger.error("product search failed: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_search_unavailable")
+            return []
+        if not products:
+            dispatcher.utter_message(response="utter_which_product")
+            return []
+        product = products[0]
+        material = material_name(product.material, language)
+        values = {
+            "title": product.title(language),
+            "code": product.code,
+            "price": price_text(product.price_cents),
+            "rating": f"{product.rating:.1f}",
+            "colors": joined([color_name(c, language) for c in product.colors], language),
+            "sizes": joined(list(product.sizes_in_stock), language),
+        }
+        if material:
+            dispatcher.utter_message(response="utter_product_detail", material=material, **values)
+        else:
+            dispatcher.utter_message(response="utter_product_detail_no_material", **values)
+        description = product.description_zh if language == "zh" else product.description_en
+        if description:
+            dispatcher.utter_message(response="utter_product_description", description=description)
+        if not product.in_stock:
+            dispatcher.utter_message(response="utter_product_sold_out", title=values["title"])
+        lowered = text.lower()
+        if any(word in lowered for word in SIZE_WORDS):
+            if set(product.sizes) & set(CLOTHING_SIZES):
+                dispatcher.utter_message(response="utter_size_advice_clothing")
+            elif any(size.isdigit() for size in product.sizes):
+                dispatcher.utter_message(response="utter_size_advice_shoes")
+        return [SlotSet(FOCUS_SLOT, product.code)]
+
+
+class ActionCompareProducts(ShoppingActionMixin, Action):
+    """Two or three products side by side, facts from the catalog."""
+
+    def __init__(self, search: ProductSearch | None = None) -> None:
+        self._search = search
+
+    def name(self) -> str:
+        return "action_compare_products"
+
+    def _products(self, tracker: Tracker, text: str) -> list[ProductRecord]:
+        products = self.referenced(tracker, text)
+        if len(products) < 2:
+            # "这两个哪个好" / "which is better": the first two shown.
+            shown = [r for r in (self.search.by_id(i) for i in shown_ids(tracker)) if r]
+            products = shown[:2] if len(shown) >= 2 else products
+        return products[:3]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        language = shopper_language(tracker)
+        try:
+            products = await self._blocking(self._products, tracker, message_text(tracker))
+        except Exception as error:  # noqa: BLE001
+            logger.error("product search failed: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_search_unavailable")
+            return []
+        if len(products) < 2:
+            dispatcher.utter_message(response="utter_compare_need_two")
+            return []
+        dispatcher.utter_message(response="utter_compare_header")
+        for index, product in enumerate(products, start=1):
+            dispatcher.utter_message(
+                response="utter_compare_line",
+                index=index,
+                title=product.title(language),
+                price=price_text(product.price_cents),
+                material=material_name(product.material, language) or "—",
+                rating=f"{product.rating:.1f}",
+                stock=product.stock,
+            )
+        cheapest = min(products, key=lambda p: p.price_cents)
+        dearest = max(products, key=lambda p: p.price_cents)
+        best = max(products, key=lambda p: p.rating)
+        same_rating = len({p.rating for p in products}) == 1
+        dispatcher.utter_message(
+            response="utter_compare_summary_same_rating"
+            if same_rating
+            else "utter_compare_summary",
+            cheaper=cheapest.title(language),
+            difference=price_text(dearest.price_cents - cheapest.price_cents),
+            better_rated=best.title(language),
+        )
+        return [SlotSet(SHOWN_SLOT, [p.id for p in products])]
