@@ -531,19 +531,36 @@ class ProductSearch:
         timings["parse"] = (time.perf_counter() - start) * 1000
         mask = self.table.mask(spec)
         relaxed: list[str] = []
-        if relax:
-            for name in RELAXABLE:
-                if mask.any():
-                    break
-                if getattr(spec, name):
-                    cleared: dict[str, Any] = {name: None if name == "price_min_cents" else ()}
-                    spec = replace(spec, **cleared)
-                    relaxed.append(name)
-                    mask = self.table.mask(spec)
+        if relax and not mask.any():
+            spec, mask, relaxed = self._relax(spec)
         timings["filter"] = (time.perf_counter() - start) * 1000 - timings["parse"]
         hits = self._rank(text, spec, mask, k, mode or self.mode, timings, query_vector)
         timings["total"] = (time.perf_counter() - start) * 1000
         return SearchResult(tuple(hits), spec, parsed, tuple(relaxed), timings)
+
+    def _relax(self, spec: ProductFilter) -> tuple[ProductFilter, BoolArray, list[str]]:
+        """Give up as little as possible: one constraint (least important first), else
+        more and more of them. The budget's ceiling is never given up."""
+
+        def without(base: ProductFilter, name: str) -> ProductFilter:
+            cleared: dict[str, Any] = {name: None if name == "price_min_cents" else ()}
+            return replace(base, **cleared)
+
+        present = [name for name in RELAXABLE if getattr(spec, name)]
+        for name in present:
+            candidate = without(spec, name)
+            mask = self.table.mask(candidate)
+            if mask.any():
+                return candidate, mask, [name]
+        relaxed: list[str] = []
+        mask = self.table.mask(spec)
+        for name in present:
+            spec = without(spec, name)
+            relaxed.append(name)
+            mask = self.table.mask(spec)
+            if mask.any():
+                break
+        return spec, mask, relaxed
 
     def _rank(
         self,

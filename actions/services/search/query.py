@@ -520,8 +520,10 @@ def find_prices(text: str) -> list[_PriceHit]:
             if not all(_has_number_value(r) for r in raw):
                 continue
             # "以内/under" is never said of a size: "M码 500以内" is a budget.
-            if kind not in ("max", "min") and _SIZE_BEFORE.search(text[:start]) and not re.search(
-                rf"{_CUR_PRE}|{_CUR_SUF}", match.group(0)
+            if (
+                kind not in ("max", "min")
+                and _SIZE_BEFORE.search(text[:start])
+                and not re.search(rf"{_CUR_PRE}|{_CUR_SUF}", match.group(0))
             ):
                 continue  # "size 38-40", "尺码 40"
             values = [parse_number(r) for r in raw]

@@ -154,10 +154,21 @@ class MilvusVectorStore:
     ) -> list[tuple[int, float]]:
         if k <= 0:
             return []
+        limit = k
+        if mask is not None:
+            if not mask.any():
+                return []
+            if not expression:
+                rows = np.flatnonzero(mask)
+                if len(rows) <= 10_000:
+                    expression = f"id in {rows.tolist()}"
+            # The expression may admit a little more than the mask (a colour in the
+            # catalog but not in stock): fetch more, keep the first k the mask allows.
+            limit = min(4 * k, 16384)
         results = self.client.search(
             self.collection,
             data=[np.asarray(vector, dtype=np.float32).reshape(-1).tolist()],
-            limit=min(k, 16384),
+            limit=limit,
             filter=expression or "",
             search_params={"metric_type": "IP"},
         )
@@ -166,4 +177,4 @@ class MilvusVectorStore:
             # The expression already filtered; the mask guards against any field the
             # expression cannot state (it keeps the answer identical to numpy/faiss).
             hits = [(row, score) for row, score in hits if row < len(mask) and mask[row]]
-        return hits
+        return hits[:k]
