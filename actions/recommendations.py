@@ -110,6 +110,6 @@ class ActionRecommendProducts(CartActionMixin, Action):
             dispatcher.utter_message(response="utter_no_recommendations")
             return []
         dispatcher.utter_message(**reply)
-        self.show_products(dispatcher, records, language)
+        self.show_products(dispatcher, records, language, tracker.get_latest_input_channel())
         dispatcher.utter_message(response="utter_search_followup")
         return [SlotSet(SHOWN_SLOT, [r.id for r in records])]

@@ -38,6 +38,9 @@ from actions.services.search.query import ParsedQuery
 logger = logging.getLogger(__name__)
 
 SHOWN_RESULTS = 3
+# Channels whose clients render structured product cards (custom payloads); Telegram
+# and Slack get the text lines only. None: no channel recorded (tests, the HTTP API).
+CARD_CHANNELS = ("socketio", "rest", None)
 FILTER_SLOT = "search_filter"
 SHOWN_SLOT = "shown_products"
 FOCUS_SLOT = "product_code"
@@ -171,28 +174,36 @@ class ShoppingActionMixin:
 
     @staticmethod
     def show_products(
-        dispatcher: CollectingDispatcher, records: Sequence[ProductRecord], language: str
+        dispatcher: CollectingDispatcher,
+        records: Sequence[ProductRecord],
+        language: str,
+        channel: str | None = None,
     ) -> None:
-        """One card per product: the text line for every channel, plus a structured
-        card (custom payload) the web widget renders with image and rating."""
+        """One card per product: the text line for every channel, plus, for the web
+        widget and REST clients, a structured card (image, rating, code). It is wrapped
+        in "data" because Rasa's Socket.IO channel emits a custom payload's keys as
+        arguments of its emit call."""
         for index, record in enumerate(records, start=1):
+            card = {
+                "index": index,
+                "code": record.code,
+                "title": record.title(language),
+                "price": price_text(record.price_cents),
+                "price_cents": record.price_cents,
+                "rating": record.rating,
+                "image_url": record.image_url,
+                "in_stock": record.in_stock,
+            }
+            extra: dict[str, Any] = {}
+            if channel in CARD_CHANNELS:
+                extra["json_message"] = {"data": {"product_card": card}}
             dispatcher.utter_message(
                 response="utter_product_card" if record.in_stock else "utter_product_card_sold_out",
                 index=index,
                 title=record.title(language),
                 price=price_text(record.price_cents),
                 rating=f"{record.rating:.1f}",
-                json_message={
-                    "type": "product_card",
-                    "index": index,
-                    "code": record.code,
-                    "title": record.title(language),
-                    "price": price_text(record.price_cents),
-                    "price_cents": record.price_cents,
-                    "rating": record.rating,
-                    "image_url": record.image_url,
-                    "in_stock": record.in_stock,
-                },
+                **extra,
             )
 
     def present(
@@ -201,6 +212,7 @@ class ShoppingActionMixin:
         result: SearchResult,
         text: str,
         language: str,
+        channel: str | None = None,
     ) -> list[EventType]:
         category = category_name(result.filter.category, language)
         if not result.hits:
@@ -214,7 +226,7 @@ class ShoppingActionMixin:
         else:
             dispatcher.utter_message(response="utter_search_results", category=category)
         records = result.records[:SHOWN_RESULTS]
-        self.show_products(dispatcher, records, language)
+        self.show_products(dispatcher, records, language, channel)
         dispatcher.utter_message(response="utter_search_followup")
         return [
             SlotSet(FILTER_SLOT, state_value(text, result.filter)),
@@ -344,7 +356,11 @@ class ActionSearchProducts(ShoppingActionMixin, Action):
             logger.error("product search failed: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_search_unavailable")
             return [SlotSet(DETAILS_SLOT, None)]
-        return [*self.present(dispatcher, result, text, language), SlotSet(DETAILS_SLOT, None)]
+        channel = tracker.get_latest_input_channel()
+        return [
+            *self.present(dispatcher, result, text, language, channel),
+            SlotSet(DETAILS_SLOT, None),
+        ]
 
 
 class ActionRefineSearch(ShoppingActionMixin, Action):
@@ -411,7 +427,9 @@ class ActionRefineSearch(ShoppingActionMixin, Action):
                 response=problem or "utter_no_previous_search", category=category
             )
             return []
-        return self.present(dispatcher, result, old_text, language)
+        return self.present(
+            dispatcher, result, old_text, language, tracker.get_latest_input_channel()
+        )
 
 
 class ActionProductDetail(ShoppingActionMixin, Action):

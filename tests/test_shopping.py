@@ -65,7 +65,7 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
 
 
 def cards(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
-    return [m["custom"] for m in dispatcher.messages if m.get("custom")]
+    return [m["custom"]["data"]["product_card"] for m in dispatcher.messages if m.get("custom")]
 
 
 async def search_for(

@@ -58,9 +58,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 def cards(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
-        msg["custom"]
+        msg["custom"]["data"]["product_card"]
         for msg in messages
-        if isinstance(msg.get("custom"), dict) and msg["custom"].get("type") == "product_card"
+        if isinstance(msg.get("custom"), dict) and "product_card" in msg["custom"].get("data", {})
     ]
 
 

@@ -95,3 +95,16 @@ def test_message_text_is_shown_as_text_not_html(browser: Browser, page_url: str)
     expect(user).to_have_text("<img src=x onerror=alert(1)>hello")
     assert page.locator("#shopmate-messages img").count() == 0
     page.close()
+
+
+def test_search_results_are_product_cards(browser: Browser, page_url: str) -> None:
+    # The scenario's catalog (tests/factories.py): P1 真丝连衣裙, ¥100.00, red in stock.
+    page = open_chat(browser, page_url)
+    send(page, "我想买一件红色的连衣裙")
+    card = page.locator(".shopmate-card").first
+    expect(card).to_contain_text("真丝连衣裙", timeout=60000)
+    expect(card).to_contain_text("¥100.00")
+    expect(card).to_have_attribute("data-code", "P1")
+    # The card replaces its text line instead of repeating it.
+    expect(page.locator(".shopmate-msg.bot", has_text="1. 真丝连衣裙")).to_have_count(1)
+    page.close()

@@ -19,6 +19,7 @@
     closeLabel: "关闭 ShopMate 助手 · Close the ShopMate assistant",
     typingLabel: "助手正在输入 · The assistant is typing",
     imageLink: "查看图片 / View image",
+    soldOut: "售罄 / sold out",
     fileLink: "打开链接 / Open link",
   };
 
@@ -207,10 +208,51 @@
     if (href) addLinkBubble(href, attachment.type === "image" ? TEXT.imageLink : TEXT.fileLink);
   }
 
+  // A product card (actions/shopping.py): text only through textContent; the image
+  // is a link, like other images, because the page's CSP only allows its own images.
+  function renderProductCard(card) {
+    if (!card || typeof card !== "object") return;
+    var box = document.createElement("div");
+    box.className = "shopmate-msg bot shopmate-card";
+    box.setAttribute("data-code", String(card.code || ""));
+    var title = document.createElement("div");
+    title.className = "shopmate-card-title";
+    title.textContent = (card.index ? card.index + ". " : "") + String(card.title || "");
+    var meta = document.createElement("div");
+    meta.className = "shopmate-card-meta";
+    var rating = typeof card.rating === "number" ? " · ★ " + card.rating.toFixed(1) : "";
+    meta.textContent = String(card.price || "") + rating + (card.in_stock === false ? " · " + TEXT.soldOut : "");
+    box.appendChild(title);
+    box.appendChild(meta);
+    var href = safeUrl(card.image_url);
+    if (href) {
+      var link = document.createElement("a");
+      link.href = href;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      link.textContent = TEXT.imageLink;
+      box.appendChild(link);
+    }
+    // Rasa sends the card's text line first, as its own message: the card replaces it.
+    var previous = state.typing && state.typing.previousSibling
+      ? state.typing.previousSibling
+      : els.messages.lastChild;
+    var line = title.textContent;
+    if (previous && / bot/.test(" " + previous.className) && previous.textContent.indexOf(line) === 0) {
+      els.messages.removeChild(previous);
+    }
+    append(box);
+  }
+
   function onBotUttered(message) {
     setTyping(false);
     if (typeof message === "string") message = { text: message };
     if (!message || typeof message !== "object") return;
+    if (message.product_card) {
+      renderProductCard(message.product_card);
+      markUnread();
+      return;
+    }
     if (typeof message.text === "string" && message.text.trim()) addBubble("bot", message.text);
     var buttons = Array.isArray(message.quick_replies) && message.quick_replies.length
       ? message.quick_replies
