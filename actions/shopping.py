@@ -135,6 +135,9 @@ class ShoppingActionMixin:
 
     _search: ProductSearch | None = None
 
+    def __init__(self, search: ProductSearch | None = None) -> None:
+        self._search = search
+
     @property
     def search(self) -> ProductSearch:
         # Lazily: importing the actions package must not open a database or a model.
@@ -238,9 +241,6 @@ class ActionStartSearch(ShoppingActionMixin, Action):
     """A new search: what the message already says fills the form, so it only asks
     for what is missing (the category), and for details only when none were given."""
 
-    def __init__(self, search: ProductSearch | None = None) -> None:
-        self._search = search
-
     def name(self) -> str:
         return "action_start_search"
 
@@ -270,9 +270,6 @@ class ActionStartSearch(ShoppingActionMixin, Action):
 
 class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
     """Fills the search form from free text with the query parser (spaCy)."""
-
-    def __init__(self, search: ProductSearch | None = None) -> None:
-        self._search = search
 
     def name(self) -> str:
         return "validate_search_form"
@@ -334,9 +331,6 @@ class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
 class ActionSearchProducts(ShoppingActionMixin, Action):
     """The search form's submit: run the search and show the top results as cards."""
 
-    def __init__(self, search: ProductSearch | None = None) -> None:
-        self._search = search
-
     def name(self) -> str:
         return "action_search_products"
 
@@ -365,9 +359,6 @@ class ActionSearchProducts(ShoppingActionMixin, Action):
 
 class ActionRefineSearch(ShoppingActionMixin, Action):
     """Narrow the last search: cheaper, pricier, another colour, a size, a budget."""
-
-    def __init__(self, search: ProductSearch | None = None) -> None:
-        self._search = search
 
     def name(self) -> str:
         return "action_refine_search"
@@ -435,9 +426,6 @@ class ActionRefineSearch(ShoppingActionMixin, Action):
 class ActionProductDetail(ShoppingActionMixin, Action):
     """Spec, material, colours, sizes in stock and size advice of one product."""
 
-    def __init__(self, search: ProductSearch | None = None) -> None:
-        self._search = search
-
     def name(self) -> str:
         return "action_product_detail"
 
@@ -485,9 +473,6 @@ class ActionProductDetail(ShoppingActionMixin, Action):
 
 class ActionCompareProducts(ShoppingActionMixin, Action):
     """Two or three products side by side, facts from the catalog."""
-
-    def __init__(self, search: ProductSearch | None = None) -> None:
-        self._search = search
 
     def name(self) -> str:
         return "action_compare_products"

@@ -11,22 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from actions.services.db.vocabulary import COLORS
+from actions.services.numerals import ZH_DIGITS
 
 # Colour names the catalog uses (stored in English) and how shoppers write them.
 COLOR_NAMES = {c.code: (c.zh, c.words) for c in COLORS}
 SIZE_WORDS = ("XXXL", "XXL", "XL", "XS", "S", "M", "L")
-CN_NUMERALS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
+CN_NUMERALS = {word: value for word, value in ZH_DIGITS.items() if value > 0}
 EN_ORDINALS = {
     "first": 1,
     "second": 2,

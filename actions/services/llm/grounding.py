@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from actions.services.numerals import ZH_BIG_UNITS, ZH_DIGITS, ZH_UNITS
+
 __all__ = [
     "Claim",
     "GroundingResult",
@@ -71,22 +73,9 @@ class GroundingResult:
 
 # --------------------------------------------------------------------------- numbers
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_CN_DIGITS = ZH_DIGITS
+_CN_UNITS = ZH_UNITS
+_CN_BIG = ZH_BIG_UNITS
 _EN_SMALL = {
     "zero": 0,
     "one": 1,

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
+from actions.services.numerals import ZH_DIGITS
 from actions.services.text import STOPWORDS
 
 if TYPE_CHECKING:
@@ -342,20 +343,7 @@ class _SegmentingTokenizer:
 
 # -------------------------------------------------------------------------- numbers
 
-_ZH_DIGITS: Final = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
+_ZH_DIGITS: Final = ZH_DIGITS
 _SMALL_UNITS: Final = {"十": 10, "百": 100, "千": 1000, "k": 1000}
 _BIG_UNITS: Final = {"万": 10000, "w": 10000}
 
