@@ -368,7 +368,9 @@ class ActionRefineSearch(ShoppingActionMixin, Action):
     ) -> tuple[SearchResult | None, str, str | None]:
         state = search_state(tracker)
         parsed = self.search.parse(text, language)
-        if state is None:
+        if state is None or (parsed.category and parsed.category != state[1].category):
+            # No search yet, or another kind of product ("show me bags" after dresses):
+            # a new search from this message alone.
             if parsed.category is None:
                 return None, "", "utter_no_previous_search"
             state = ("", ProductFilter())

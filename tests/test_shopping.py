@@ -483,3 +483,19 @@ async def test_search_down_gets_a_polite_answer(tracker_for: TrackerBuilder) -> 
 
 def test_slot_events_are_plain_json() -> None:
     assert SlotSet("shown_products", [1, 2])["value"] == [1, 2]
+
+
+async def test_naming_another_kind_of_product_starts_over(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    slots, _ = await search_for("红色真丝连衣裙", "zh", shop, tracker_for)
+    events = await ActionRefineSearch(shop[1]).run(
+        CollectingDispatcher(),
+        tracker_for("有没有皮革的包", "refine_search", "zh", slots=slots),
+        {},
+    )
+    refined = slots_of(events)
+    spec = refined["search_filter"]["filter"]
+    assert spec["category"] == "bags"
+    assert spec["colors"] == []  # the dress search's red does not follow
+    assert spec["materials"] == ["皮革"]
