@@ -113,7 +113,7 @@ bench-kb: install index ## Knowledge base: retrieval (bm25/dense/hybrid) and ans
 
 bench-search: install ## Product search: recall@10, nDCG@10, MRR, p50/p95 for bm25/dense/hybrid at 5k and 100k (var/bench/search.json)
 	$(PY) scripts/bench_search.py --sizes 5000,100000 --backends faiss
-	$(PY) scripts/bench_search.py --sizes 5000 --backends milvus --out var/bench/search-milvus.json
+	$(PY) scripts/bench_search.py --sizes 5000 --backends milvus --modes hybrid --out var/bench/search-milvus.json
 
 bench-recommend: install ## Recommendations: hit-rate@10 on each customer's held-out last purchase, CF vs popularity
 	$(PY) scripts/bench_recommend.py

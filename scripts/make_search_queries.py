@@ -34,7 +34,7 @@ from actions.services.db.vocabulary import (
 )
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "eval" / "search_queries.yml"
-PER_LANGUAGE = 160
+PER_LANGUAGE = 160  # generated; plus 20 hand-written paraphrases per language
 
 
 def matches(product: GeneratedProduct, where: dict[str, Any]) -> bool:
@@ -42,6 +42,8 @@ def matches(product: GeneratedProduct, where: dict[str, Any]) -> bool:
     if "category" in where and product.category != where["category"]:
         return False
     if "style" in where and product.style_zh != where["style"]:
+        return False
+    if "styles" in where and product.style_zh not in where["styles"]:
         return False
     if "color" in where and where["color"] not in product.colors:
         return False
@@ -153,6 +155,51 @@ def _en(product: GeneratedProduct, kind: str, rng: random.Random) -> tuple[str, 
     }
 
 
+# Paraphrases: what the shopper wants in words no title or synonym list has (the
+# case embeddings are for). Relevant: every product of the listed styles.
+PARAPHRASES: tuple[tuple[str, str, list[str]], ...] = (
+    ("zh", "给手机充电的东西", ["充电器", "数据线", "充电宝"]),
+    ("zh", "出门在外手机没电了怎么办", ["充电宝"]),
+    ("zh", "听歌用的无线耳机", ["蓝牙耳机"]),
+    ("zh", "防止手机摔坏的壳", ["手机壳"]),
+    ("zh", "让电脑屏幕高一点的架子", ["笔记本支架"]),
+    ("zh", "夏天防晒用的", ["防晒霜"]),
+    ("zh", "涂嘴唇的", ["口红"]),
+    ("zh", "化妆打底用的", ["粉底液"]),
+    ("zh", "晚上保湿的护肤品", ["面霜", "精华液"]),
+    ("zh", "喝咖啡的杯子", ["马克杯"]),
+    ("zh", "洗完澡擦身体用的", ["毛巾"]),
+    ("zh", "沙发上靠着的软垫", ["抱枕"]),
+    ("zh", "让房间香香的", ["香薰蜡烛"]),
+    ("zh", "铺床用的", ["床单"]),
+    ("zh", "上学背书用的包", ["双肩包"]),
+    ("zh", "能装下笔记本电脑的大包", ["托特包", "双肩包"]),
+    ("zh", "马拉松比赛穿的鞋", ["竞速跑鞋"]),
+    ("zh", "山路上跑步穿的鞋", ["越野跑鞋"]),
+    ("zh", "冬天穿的保暖上衣", ["毛衣", "卫衣"]),
+    ("zh", "夏天穿的无袖上衣", ["背心"]),
+    ("en", "something to charge my phone", ["充电器", "数据线", "充电宝"]),
+    ("en", "my phone battery dies when I travel", ["充电宝"]),
+    ("en", "wireless headphones for music", ["蓝牙耳机"]),
+    ("en", "protect my phone from drops", ["手机壳"]),
+    ("en", "raise my laptop screen", ["笔记本支架"]),
+    ("en", "protection from the sun", ["防晒霜"]),
+    ("en", "colour for my lips", ["口红"]),
+    ("en", "makeup base for an even skin tone", ["粉底液"]),
+    ("en", "night moisturiser for dry skin", ["面霜", "精华液"]),
+    ("en", "a cup for my morning coffee", ["马克杯"]),
+    ("en", "something to dry off after a shower", ["毛巾"]),
+    ("en", "a soft pillow for the sofa", ["抱枕"]),
+    ("en", "make my room smell nice", ["香薰蜡烛"]),
+    ("en", "linens for my bed", ["床单"]),
+    ("en", "a bag to carry school books on my back", ["双肩包"]),
+    ("en", "a big bag that fits a laptop", ["托特包", "双肩包"]),
+    ("en", "shoes for a marathon race", ["竞速跑鞋"]),
+    ("en", "shoes for running on mountain paths", ["越野跑鞋"]),
+    ("en", "warm top for winter", ["毛衣", "卫衣"]),
+    ("en", "sleeveless top for summer", ["背心"]),
+)
+
 KINDS = (
     "color_category",
     "color_material_style",
@@ -187,6 +234,19 @@ def build(seed: int = 7) -> list[dict[str, Any]]:
                     "relevant": relevant,
                 }
             )
+    for language, text, styles in PARAPHRASES:
+        number = len([q for q in queries if q["language"] == language]) + 1
+        where = {"styles": styles}
+        queries.append(
+            {
+                "id": f"{language}-{number:03d}",
+                "language": language,
+                "kind": "paraphrase",
+                "text": text,
+                "where": where,
+                "relevant": [p.code for p in catalog if matches(p, where)],
+            }
+        )
     return queries
 
 

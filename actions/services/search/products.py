@@ -60,6 +60,9 @@ DEPTH = 100
 BUSINESS_WEIGHT_STOCK = 0.04
 BUSINESS_WEIGHT_RATING = 0.02
 CACHE_RECIPE = "product-text-v1"
+# Weight of the dense list in the fusion (BM25's is 1): 0.7 measured best at 5k and 100k
+# (scripts/bench_search.py; 1.0 let embeddings push exact feature matches out at 100k).
+DENSE_WEIGHT = 0.7
 
 
 @dataclass(frozen=True)
@@ -459,6 +462,7 @@ class ProductSearch:
         self.store = store
         self.parser = parser or QueryParser.from_catalog_vocabulary()
         self.mode = retrieval_mode(mode) if embedder is not None else "bm25"
+        self.dense_weight = DENSE_WEIGHT
         self.lexical = BM25Index([(str(r.id), r.search_text()) for r in self.records])
 
     @classmethod
@@ -598,7 +602,7 @@ class ProductSearch:
             found = self.store.search(vector, DEPTH, mask, expression)
             for rank, (row, _score) in enumerate(found, start=1):
                 dense_rank[row] = rank
-                fused[row] += 1.0 / (RRF_K + rank)
+                fused[row] += self.dense_weight / (RRF_K + rank)
             timings["vectors"] = (time.perf_counter() - started) * 1000
         candidates = np.flatnonzero(fused > 0)
         if candidates.size == 0:
