@@ -217,3 +217,21 @@ def test_best_coupon_for_a_known_cart_states_the_exact_saving(
     assert f"¥{saving / 100:.2f}" in answer
     assert f"¥{(subtotal - saving) / 100:.2f}" in answer
     assert re.search("满300减50|¥50 off", answer)
+
+
+@pytest.mark.parametrize(
+    ("language", "vague", "anything"),
+    [("zh", "我想买点东西", "不限"), ("en", "I want to buy something", "any")],
+)
+def test_the_form_asks_for_the_category_then_once_for_details(
+    shop: Shop, sender: str, domain: dict[str, Any], language: str, vague: str, anything: str
+) -> None:
+    asked = shop.bot.say(sender, vague)
+    assert texts(asked) == response_texts(domain, "utter_ask_product_category", language)[0]
+    buttons = [b for msg in asked for b in msg.get("buttons", [])]
+    bags = next(b for b in buttons if '"bags"' in b["payload"])
+    details = shop.bot.say(sender, bags["payload"])
+    assert texts(details) == response_texts(domain, "utter_ask_search_details", language)[0]
+    shown = cards(shop.bot.say(sender, anything))
+    assert len(shown) == 3
+    assert all(shop.product(card["code"]).category == "bags" for card in shown)
