@@ -14,7 +14,9 @@ ALICE = Requester(customer_id=1)
 BOB = Requester(customer_id=2)
 
 
-def _order(number: str, customer: int, status: m.OrderStatus, **extra: Any) -> m.Order:
+def _order(
+    number: str, customer: int, status: m.OrderStatus, now: datetime = NOW, **extra: Any
+) -> m.Order:
     fields: dict[str, Any] = {
         "order_number": number,
         "customer_id": customer,
@@ -30,15 +32,17 @@ def _order(number: str, customer: int, status: m.OrderStatus, **extra: Any) -> m
         "discount_cents": 5000,
         "total_cents": 35000,
         "payment_method": "alipay",
-        "placed_at": NOW - timedelta(days=30),
+        "placed_at": now - timedelta(days=30),
     }
     fields.update(extra)
     return m.Order(**fields)
 
 
-def add_scenario(database: Database) -> None:
+def add_scenario(database: Database, now: datetime = NOW) -> None:
     """Alice (customer 1, phone 13812345678) has orders A1000001-A1000006 in every
-    after-sales situation; Bob (customer 2) has A2000001. The clock is NOW."""
+    after-sales situation; Bob (customer 2) has A2000001. Dates are relative to `now`
+    (NOW for unit tests with a fixed clock; the real time for end-to-end tests, whose
+    action server reads the real clock)."""
     with database.session() as s:
         s.add_all(
             [
@@ -109,13 +113,19 @@ def add_scenario(database: Database) -> None:
         delivered = {"status": m.OrderStatus.DELIVERED}
         s.add_all(
             [
-                _order("A1000001", 1, m.OrderStatus.PAID),
-                _order("A1000002", 1, m.OrderStatus.IN_TRANSIT),
-                _order("A1000003", 1, **delivered, delivered_at=NOW - timedelta(days=3)),
-                _order("A1000004", 1, **delivered, delivered_at=NOW - timedelta(days=10)),
-                _order("A1000005", 1, **delivered, delivered_at=NOW - timedelta(days=20)),
-                _order("A1000006", 1, m.OrderStatus.PENDING_PAYMENT, payment_method=None),
-                _order("A2000001", 2, m.OrderStatus.PAID),
+                _order("A1000001", 1, now=now, status=m.OrderStatus.PAID),
+                _order("A1000002", 1, now=now, status=m.OrderStatus.IN_TRANSIT),
+                _order("A1000003", 1, now=now, **delivered, delivered_at=now - timedelta(days=3)),
+                _order("A1000004", 1, now=now, **delivered, delivered_at=now - timedelta(days=10)),
+                _order("A1000005", 1, now=now, **delivered, delivered_at=now - timedelta(days=20)),
+                _order(
+                    "A1000006",
+                    1,
+                    now=now,
+                    status=m.OrderStatus.PENDING_PAYMENT,
+                    payment_method=None,
+                ),
+                _order("A2000001", 2, now=now, status=m.OrderStatus.PAID),
             ]
         )
         s.flush()
@@ -145,7 +155,7 @@ def add_scenario(database: Database) -> None:
             carrier="顺丰速运",
             tracking_number="SF1000002001",
             status=m.ShipmentStatus.IN_TRANSIT,
-            shipped_at=NOW - timedelta(days=2),
+            shipped_at=now - timedelta(days=2),
         )
         s.add(shipment)
         s.flush()
@@ -153,7 +163,7 @@ def add_scenario(database: Database) -> None:
             [
                 m.TrackingEvent(
                     shipment_id=shipment.id,
-                    occurred_at=NOW - timedelta(days=2),
+                    occurred_at=now - timedelta(days=2),
                     status=m.ShipmentStatus.LABEL_CREATED,
                     location="杭州",
                     description_zh="商家已发货，包裹已揽收",
@@ -161,7 +171,7 @@ def add_scenario(database: Database) -> None:
                 ),
                 m.TrackingEvent(
                     shipment_id=shipment.id,
-                    occurred_at=NOW - timedelta(hours=5),
+                    occurred_at=now - timedelta(hours=5),
                     status=m.ShipmentStatus.IN_TRANSIT,
                     location="上海",
                     description_zh="包裹已到达转运中心",

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,7 +199,9 @@ def reset_scenario(database_url: str) -> None:
     with database.session() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())
-    add_scenario(database)
+    # The action server reads the real clock: the scenario's dates are relative to it
+    # (a fixed date would walk out of the return window as the calendar moves on).
+    add_scenario(database, now=datetime.now(UTC))
     database.dispose()
 
 
