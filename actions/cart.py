@@ -171,7 +171,8 @@ class ActionAddToCart(CartActionMixin, Action):
                 ],
             }
         variant = variants[0]
-        result = self.cart.add_item(self.cart_id(tracker), variant.id)
+        cart_id = self.cart_id(tracker)
+        result = self.cart.add_item(cart_id, variant.id)
         label = _variant_label(variant.color, variant.size, language)
         if isinstance(result, OutOfStock):
             return {
@@ -183,7 +184,7 @@ class ActionAddToCart(CartActionMixin, Action):
             }
         if not isinstance(result, Added):
             return {"response": "utter_which_product"}
-        lines = self.cart.lines(self.cart_id(tracker))
+        lines = self.cart.lines(cart_id)
         return {
             "response": "utter_added_to_cart",
             "title": title,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -342,7 +343,7 @@ class ActionSearchProducts(ShoppingActionMixin, Action):
         text, spec = state if state else ("", ProductFilter())
         category = tracker.get_slot(CATEGORY_SLOT)
         if category in CATEGORY_BY_CODE:
-            spec = ProductFilter(**{**spec.__dict__, "category": category})
+            spec = replace(spec, category=category)
         query = text or category_name(spec.category, language)
         try:
             result: SearchResult = await self._blocking(self.search.search, query, language, spec)
@@ -378,13 +379,9 @@ class ActionRefineSearch(ShoppingActionMixin, Action):
         shown = [r for r in (self.search.by_id(i) for i in shown_ids(tracker)) if r]
         spec = spec.merged(parsed)
         if parsed.cheaper and shown:
-            spec = ProductFilter(
-                **{**spec.__dict__, "price_max_cents": min(r.price_cents for r in shown) - 1}
-            )
+            spec = replace(spec, price_max_cents=min(r.price_cents for r in shown) - 1)
         if parsed.pricier and shown:
-            spec = ProductFilter(
-                **{**spec.__dict__, "price_min_cents": max(r.price_cents for r in shown) + 1}
-            )
+            spec = replace(spec, price_min_cents=max(r.price_cents for r in shown) + 1)
         if parsed.other_color:
             old_colors = spec.colors or tuple(r.colors[0] for r in shown if r.colors)
             spec = ProductFilter(
