@@ -20,7 +20,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import shopper_language
+from actions.orders import money
 from actions.services.cart import Added, CartRepository, OutOfStock
+from actions.services.choices import color_label
 from actions.services.db.columns import utcnow
 from actions.services.db.session import Database
 from actions.services.db.vocabulary import COLOR_BY_CODE
@@ -31,11 +33,9 @@ from actions.settings import get_settings
 from actions.shopping import (
     FOCUS_SLOT,
     ShoppingActionMixin,
-    color_name,
     entity_values,
     joined,
     message_text,
-    price_text,
     search_state,
 )
 from actions.verification import default_tokens, logged_in_customer
@@ -71,7 +71,7 @@ class CartActionMixin(ShoppingActionMixin):
 
 
 def _variant_label(color: str | None, size: str | None, language: str) -> str:
-    parts = [color_name(color, language) if color else "", "" if size == "one-size" else size]
+    parts = [color_label(color, language) if color else "", "" if size == "one-size" else size]
     return " ".join(p for p in parts if p) or "—"
 
 
@@ -125,8 +125,8 @@ class ActionAddToCart(CartActionMixin, Action):
                 return {
                     "response": "utter_cart_variant_unavailable",
                     "title": title,
-                    "wanted": joined([color_name(c, language) for c in colors], language),
-                    "options": joined([color_name(c, language) for c in product.colors], language),
+                    "wanted": joined([color_label(c, language) for c in colors], language),
+                    "options": joined([color_label(c, language) for c in product.colors], language),
                     "focus": product.code,
                 }
             variants = matching
@@ -149,7 +149,7 @@ class ActionAddToCart(CartActionMixin, Action):
                 "focus": product.code,
                 "buttons": [
                     {
-                        "title": color_name(c, language),
+                        "title": color_label(c, language),
                         "payload": "/add_to_cart" + json.dumps({"color": c}),
                     }
                     for c in dict.fromkeys(v.color for v in variants if v.color)
@@ -191,7 +191,7 @@ class ActionAddToCart(CartActionMixin, Action):
             "variant": label,
             "quantity": 1,
             "count": sum(line.quantity for line in lines),
-            "subtotal": price_text(sum(line.subtotal_cents for line in lines)),
+            "subtotal": money(sum(line.subtotal_cents for line in lines)),
             "focus": product.code,
         }
 
@@ -239,7 +239,7 @@ class ActionBestOffer(CartActionMixin, Action):
             coupons = joined(
                 [
                     f"「{c.title_zh if language == 'zh' else c.title_en}」"
-                    f"(-{price_text(c.saving_cents)})"
+                    f"(-{money(c.saving_cents)})"
                     for c in offer.applied
                 ],
                 language,
@@ -247,17 +247,17 @@ class ActionBestOffer(CartActionMixin, Action):
             messages.append(
                 {
                     "response": "utter_best_offer",
-                    "subtotal": price_text(offer.subtotal_cents),
+                    "subtotal": money(offer.subtotal_cents),
                     "coupons": coupons,
-                    "saving": price_text(offer.saving_cents),
-                    "total": price_text(offer.total_cents),
+                    "saving": money(offer.saving_cents),
+                    "total": money(offer.total_cents),
                 }
             )
         else:
             messages.append(
                 {
                     "response": "utter_no_coupon_applies",
-                    "subtotal": price_text(offer.subtotal_cents),
+                    "subtotal": money(offer.subtotal_cents),
                 }
             )
         if offer.near_misses:
@@ -265,9 +265,9 @@ class ActionBestOffer(CartActionMixin, Action):
             messages.append(
                 {
                     "response": "utter_coupon_near_miss",
-                    "missing": price_text(miss.missing_cents),
+                    "missing": money(miss.missing_cents),
                     "title": miss.title_zh if language == "zh" else miss.title_en,
-                    "saving": price_text(miss.saving_cents),
+                    "saving": money(miss.saving_cents),
                 }
             )
         return messages

@@ -23,9 +23,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import latest_text, shopper_language
+from actions.orders import money
 from actions.services.catalog import product_codes_in
-from actions.services.choices import ordinals_in
-from actions.services.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES, COLOR_BY_CODE
+from actions.services.choices import color_label, ordinals_in
+from actions.services.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES
 from actions.services.search.products import (
     ProductFilter,
     ProductRecord,
@@ -64,15 +65,6 @@ DROPPED_NAMES = {
         "price_min_cents": "price",
     },
 }
-
-
-def price_text(cents: int) -> str:
-    return f"¥{cents / 100:.2f}"
-
-
-def color_name(code: str, language: str) -> str:
-    spec = COLOR_BY_CODE.get(code)
-    return spec.zh if spec is not None and language == "zh" else code
 
 
 def joined(values: Sequence[str], language: str) -> str:
@@ -192,7 +184,7 @@ class ShoppingActionMixin:
                 "index": index,
                 "code": record.code,
                 "title": record.title(language),
-                "price": price_text(record.price_cents),
+                "price": money(record.price_cents),
                 "price_cents": record.price_cents,
                 "rating": record.rating,
                 "image_url": record.image_url,
@@ -205,7 +197,7 @@ class ShoppingActionMixin:
                 response="utter_product_card" if record.in_stock else "utter_product_card_sold_out",
                 index=index,
                 title=record.title(language),
-                price=price_text(record.price_cents),
+                price=money(record.price_cents),
                 rating=f"{record.rating:.1f}",
                 **extra,
             )
@@ -447,9 +439,9 @@ class ActionProductDetail(ShoppingActionMixin, Action):
         values = {
             "title": product.title(language),
             "code": product.code,
-            "price": price_text(product.price_cents),
+            "price": money(product.price_cents),
             "rating": f"{product.rating:.1f}",
-            "colors": joined([color_name(c, language) for c in product.colors], language),
+            "colors": joined([color_label(c, language) for c in product.colors], language),
             "sizes": joined(list(product.sizes_in_stock), language),
         }
         if material:
@@ -503,7 +495,7 @@ class ActionCompareProducts(ShoppingActionMixin, Action):
                 response="utter_compare_line",
                 index=index,
                 title=product.title(language),
-                price=price_text(product.price_cents),
+                price=money(product.price_cents),
                 material=material_name(product.material, language) or "—",
                 rating=f"{product.rating:.1f}",
                 stock=product.stock,
@@ -517,7 +509,7 @@ class ActionCompareProducts(ShoppingActionMixin, Action):
             if same_rating
             else "utter_compare_summary",
             cheaper=cheapest.title(language),
-            difference=price_text(dearest.price_cents - cheapest.price_cents),
+            difference=money(dearest.price_cents - cheapest.price_cents),
             better_rated=best.title(language),
         )
         return [SlotSet(SHOWN_SLOT, [p.id for p in products])]

@@ -492,9 +492,10 @@ class ProductSearch:
             store = FaissVectorStore(vectors)
         else:
             milvus = MilvusVectorStore(milvus_uri or str(Path("var/index/milvus.db")))
-            table = ProductTable(records)
+            search = cls(records, embedder, milvus, parser, mode)
+            table = search.table
             milvus.rebuild(vectors, [table.milvus_fields(row) for row in range(len(records))])
-            store = milvus
+            return search
         return cls(records, embedder, store, parser, mode)
 
     def __len__(self) -> int:
