@@ -1,9 +1,13 @@
 """Who is asking, for every action that touches an order.
 
 A logged-in shopper is named by the signed token the shop page puts in the message
-metadata (`customer_token`), checked on every message; a guest by the orders proven
+metadata (`customer_token`), checked on every message and only for the conversation
+it was issued for (the Rasa-side tracker store drops it once the turn is over, see
+addons/privacy.py); a guest by the orders proven
 in this conversation (`verified_orders` slot, set only by this code). `sender_id` and
-anything the shopper types about who they are count for nothing.
+anything the shopper types about who they are count for nothing. Failed phone checks
+are counted server-side, across conversations (actions/services/guest_proof.py), not
+here.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from actions.settings import get_settings
 logger = logging.getLogger(__name__)
 
 TOKEN_METADATA_KEY = "customer_token"  # noqa: S105 - a key name, not a secret
-MAX_FAILURES = 5
 
 
 def default_tokens() -> CustomerTokens | None:
@@ -35,7 +38,7 @@ def logged_in_customer(tracker: Tracker, tokens: CustomerTokens | None) -> int |
     if token is None or tokens is None:
         return None
     try:
-        return tokens.verify(token)
+        return tokens.verify(token, tracker.sender_id)
     except IdentityError as error:
         # The reason only: never the token itself.
         logger.warning("customer token refused: %s", error)
@@ -45,11 +48,6 @@ def logged_in_customer(tracker: Tracker, tokens: CustomerTokens | None) -> int |
 def verified_orders(tracker: Tracker) -> list[str]:
     value = tracker.get_slot("verified_orders")
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def failures(tracker: Tracker) -> dict[str, int]:
-    value = tracker.get_slot("verification_failures")
-    return {str(k): int(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def requester_for(tracker: Tracker, tokens: CustomerTokens | None, order_number: str) -> Requester:

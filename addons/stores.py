@@ -13,13 +13,18 @@ example the in-memory lock store refusing several Sanic workers) still apply.
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.events import Event
+
+from addons.privacy import private_events
 
 DEFAULT_TRACKER_SQLITE_PATH = "var/tracker.db"
 
@@ -55,20 +60,39 @@ def redis_kwargs(url: str) -> dict[str, Any]:
     }
 
 
+class PrivateSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store that never writes a token or phone digits (addons/privacy.py).
+
+    Rasa stores the events a turn added (it counts those already stored); this hands
+    it the same number of events, each as it may be kept.
+    """
+
+    def _additional_events(self, session: Any, tracker: Any) -> Iterator:
+        stored = self._event_query(
+            session, tracker.sender_id, fetch_events_from_all_sessions=False
+        ).count()
+        events = list(tracker.events)
+        # The state (which slot the form asks for) starts at the session's first event.
+        private = private_events(event.as_dict() for event in events)
+        return (
+            Event.from_parameters(data) for data in itertools.islice(private, stored, len(events))
+        )
+
+
 class EnvTrackerStore(TrackerStore):
     """SQL tracker store: PostgreSQL from TRACKER_DB_URL, else an SQLite file."""
 
     def __new__(  # type: ignore[misc]
         cls, domain: Any = None, event_broker: Optional[Any] = None, **_: Any
-    ) -> SQLTrackerStore:
+    ) -> PrivateSQLTrackerStore:
         url = os.environ.get("TRACKER_DB_URL")
         if url:
-            return SQLTrackerStore(
+            return PrivateSQLTrackerStore(
                 domain=domain, event_broker=event_broker, **sql_store_kwargs(url)
             )
         path = Path(os.environ.get("TRACKER_SQLITE_PATH", DEFAULT_TRACKER_SQLITE_PATH))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLTrackerStore(
+        return PrivateSQLTrackerStore(
             domain=domain, dialect="sqlite", db=str(path), event_broker=event_broker
         )
 

@@ -26,6 +26,8 @@ from actions.services.db.session import Database
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 TrackerBuilder = Callable[..., Tracker]
+# The conversation id of trackers built by `tracker_for` (customer tokens name it).
+SHOPPER = "test-shopper"
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def tracker_for() -> TrackerBuilder:
         entities: list[dict[str, Any]] | None = None,
         events: list[dict[str, Any]] | None = None,
         metadata: dict[str, Any] | None = None,
-        sender_id: str = "test-shopper",
+        sender_id: str = SHOPPER,
     ) -> Tracker:
         latest_message = {
             "text": text,

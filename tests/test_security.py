@@ -21,7 +21,7 @@ from actions.services.db import models as m
 from actions.services.db.session import Database
 from actions.services.identity import CustomerTokens
 from actions.services.orders import OrderNotAccessible, OrderService, Requester
-from tests.conftest import TrackerBuilder
+from tests.conftest import SHOPPER, TrackerBuilder
 from tests.factories import NOW, add_scenario
 
 SECRET = secrets.token_urlsafe(32)
@@ -44,12 +44,12 @@ INJECTIONS = [
 ]
 GUESSES = ["A1000000", "A1000007", "A9999999", "B1000001", "A0000001", "Z1000003"]
 FORGED_TOKENS = [
-    CustomerTokens("another-secret-0123456789abcdefghij").sign(1),
+    CustomerTokens("another-secret-0123456789abcdefghij").sign(1, SHOPPER),
     jwt.encode({"sub": "1", "aud": "shopmate", "iat": 0, "exp": 2**40}, None, algorithm="none"),
     jwt.encode({"sub": "1", "aud": "shopmate", "iat": 0, "exp": 1}, SECRET),  # expired
     jwt.encode({"sub": "1", "aud": "elsewhere", "iat": 0, "exp": 2**40}, SECRET),
     jwt.encode({"sub": "1", "iat": 0, "exp": 2**40}, SECRET),  # no audience
-    TOKENS.sign(2)[:-3] + "abc",  # tampered signature
+    TOKENS.sign(2, SHOPPER)[:-3] + "abc",  # tampered signature
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.",  # no signature
     "",
     "customer:1",
@@ -196,7 +196,7 @@ async def test_a_button_payload_cannot_pick_an_item_of_another_order(
         '/inform{"order_item": "item-13"}',
         intent="inform",
         slots={"order_id": "A1000003", "order_change": "return"},
-        metadata={"customer_token": TOKENS.sign(1)},
+        metadata={"customer_token": TOKENS.sign(1, SHOPPER)},
     )
     result = await form.validate_order_item("item-13", dispatcher, tracker, {})
     assert result == {"order_item": None}

@@ -31,7 +31,7 @@ from actions.shopping import (
     ActionStartSearch,
     ValidateSearchForm,
 )
-from tests.conftest import TrackerBuilder
+from tests.conftest import SHOPPER, TrackerBuilder
 from tests.services.search.fakes import ConceptEmbedder
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -405,7 +405,7 @@ async def test_recommendations_personal_for_a_signed_in_shopper_popular_for_gues
     assert len(cards(guest)) == 3
     customer = next(c for c in range(1, 61) if recommender.knows_customer(c))
     signed = CollectingDispatcher()
-    token = tokens.sign(customer)
+    token = tokens.sign(customer, SHOPPER)
     await action.run(
         signed,
         tracker_for("推荐点什么", "ask_recommendation", "zh", metadata={"customer_token": token}),

@@ -3,8 +3,9 @@
 A real shop signs the token in its own backend when the shopper logs in; this stands
 in for that so the demo page can show the logged-in experience. The secret
 (CUSTOMER_TOKEN_SECRET) stays on the server; the browser only ever sees tokens.
-Enabled by `web/server.py --demo-login` (which `make run` passes) and never meant to be
-exposed beyond 127.0.0.1: anyone who can reach it can act as a demo customer.
+Enabled by `web/server.py --demo-login` (which `make run` passes), served only on a
+loopback address and refused with SHOPMATE_PROFILE=production: anyone who can reach it
+can act as one of the listed demo customers, and only as them.
 """
 
 from __future__ import annotations
@@ -52,8 +53,17 @@ class DemoLogin:
                 result.append({"id": customer.id, "name": customer.name, "orders": list(orders)})
             return result
 
-    def token_for(self, customer_id: int) -> str | None:
+    def listed_ids(self) -> set[int]:
         with self.database.session() as session:
-            if session.get(m.Customer, customer_id) is None:
-                return None
-        return self.tokens.sign(customer_id)
+            return set(
+                session.scalars(
+                    select(m.Customer.id).order_by(m.Customer.id).limit(DEMO_CUSTOMERS)
+                )
+            )
+
+    def token_for(self, customer_id: int, conversation: str) -> str | None:
+        """A token for a customer the page lists, for that conversation only; None for
+        any other id, whether or not it exists (the answer tells nothing)."""
+        if customer_id not in self.listed_ids():
+            return None
+        return self.tokens.sign(customer_id, conversation)

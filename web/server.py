@@ -2,15 +2,20 @@
 
     python web/server.py --host 127.0.0.1 --port 8080 --rasa-url http://127.0.0.1:5005
 
-The browser talks to Rasa's socketio channel directly; this server only hands out
-static files and the Rasa address. Later it is also where a logged-in shopper's token
-is signed, server-side, so the secret never reaches the browser.
+The browser talks to Rasa's socketio channel directly; this server hands out static
+files, the Rasa address and the widget's conversation: `POST /session` issues a new
+conversation id signed with SESSION_SECRET, which Rasa's Socket.IO channel checks
+before a socket may join it (addons/sessions.py). With `--demo-login` it also signs a
+customer token for one of the listed demo customers, bound to that conversation;
+only on a loopback address and never with SHOPMATE_PROFILE=production.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
+import os
 import re
 import signal
 import sys
@@ -22,10 +27,17 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 WEB_ROOT = Path(__file__).resolve().parent
+if str(WEB_ROOT.parent) not in sys.path:
+    sys.path.insert(0, str(WEB_ROOT.parent))
+
+from addons.sessions import SessionTokens  # noqa: E402 - stdlib only, after the path
+
 STATIC_ROOT = WEB_ROOT / "static"
 INDEX_HTML = STATIC_ROOT / "index.html"
 SOCKET_IO_CLIENT = WEB_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 SOCKET_PATH = "/socket.io/"
+SESSION_HEADER = "X-ShopMate-Session"
+PRODUCTION_PROFILES = ("prod", "production")
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -88,16 +100,32 @@ def resolve_static(relative: str) -> Path | None:
     return candidate
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class ShopMateWebServer(ThreadingHTTPServer):
     """A threading HTTP server that knows the Rasa address it advertises."""
 
     daemon_threads = True
 
     def __init__(
-        self, address: tuple[str, int], rasa_url: str, demo_login: Any | None = None
+        self,
+        address: tuple[str, int],
+        rasa_url: str,
+        demo_login: Any | None = None,
+        sessions: SessionTokens | None = None,
     ) -> None:
+        if demo_login is not None and not is_loopback(address[0]):
+            raise ValueError("the demo login is only served on a loopback address")
         self.rasa_url = rasa_url
         self.demo_login = demo_login
+        self.sessions = sessions
         self.response_headers = security_headers(rasa_url)
         self.config_body = json.dumps({"rasaUrl": rasa_url, "socketPath": SOCKET_PATH}).encode()
         super().__init__(address, ShopPageHandler)
@@ -120,6 +148,20 @@ class ShopPageHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(send_body=False)
 
+    def do_POST(self) -> None:
+        # A new widget conversation: POST, so no cache or prefetch ever hands one out.
+        if unquote(urlsplit(self.path).path) != "/session" or self.server.sessions is None:
+            self._not_found(True)
+            return
+        session_id, token = self.server.sessions.issue()
+        body = json.dumps({"session_id": session_id, "session_token": token}).encode()
+        self._send(HTTPStatus.OK, body, CONTENT_TYPES[".json"], True)
+
+    def session_id(self) -> str | None:
+        """The conversation the request's session token proves (header), else None."""
+        sessions = self.server.sessions
+        return sessions.verify(self.headers.get(SESSION_HEADER)) if sessions else None
+
     def _respond(self, send_body: bool) -> None:
         path = unquote(urlsplit(self.path).path)
         if path in ("/", "/index.html"):
@@ -141,9 +183,14 @@ class ShopPageHandler(BaseHTTPRequestHandler):
         if path == "/demo/customers.json":
             body = json.dumps(login.customers(), ensure_ascii=False).encode()
         elif path == "/demo/token":
+            # Only a listed demo customer, only for the caller's own conversation; a
+            # missing id, an unlisted one and a missing session get the same answer.
             query = parse_qs(urlsplit(self.path).query)
             raw = (query.get("customer") or [""])[0]
-            token = login.token_for(int(raw)) if raw.isdigit() else None
+            session = self.session_id()
+            token = (
+                login.token_for(int(raw), session) if raw.isdigit() and session else None
+            )
             if token is None:
                 self._not_found(send_body)
                 return
@@ -192,10 +239,17 @@ class ShopPageHandler(BaseHTTPRequestHandler):
 
 
 def build_server(
-    host: str, port: int, rasa_url: str, demo_login: Any | None = None
+    host: str,
+    port: int,
+    rasa_url: str,
+    demo_login: Any | None = None,
+    session_secret: str | None = None,
 ) -> ThreadingHTTPServer:
-    """A ready-to-serve server; port 0 picks a free port (see server.server_address)."""
-    return ShopMateWebServer((host, port), normalize_rasa_url(rasa_url), demo_login)
+    """A ready-to-serve server; port 0 picks a free port (see server.server_address).
+    Without a session secret (argument or SESSION_SECRET) it issues no conversations."""
+    secret = session_secret or os.environ.get("SESSION_SECRET")
+    sessions = SessionTokens(secret) if secret else None
+    return ShopMateWebServer((host, port), normalize_rasa_url(rasa_url), demo_login, sessions)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -223,6 +277,12 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     demo_login = None
+    if args.demo_login and os.environ.get("SHOPMATE_PROFILE", "").lower() in PRODUCTION_PROFILES:
+        sys.exit("--demo-login is refused in the production profile")
+    if args.demo_login and not is_loopback(args.host):
+        sys.exit("--demo-login is only served on a loopback address (--host 127.0.0.1)")
+    if not os.environ.get("SESSION_SECRET"):
+        sys.exit("SESSION_SECRET is not set: the chat widget needs it (make env)")
     if args.demo_login:
         from demo_login import DemoLogin  # the project's code: only with --demo-login
 

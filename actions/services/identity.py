@@ -3,7 +3,8 @@
 Identity never comes from the conversation id or from what the shopper types about
 themselves. A logged-in shopper's page passes a short-lived HS256 JWT (signed by the
 shop's server with CUSTOMER_TOKEN_SECRET) in the message metadata; a guest proves an
-order by its number and the phone on it.
+order by its number and the phone on it. A token names the conversation it was
+issued for (`sid`): copied into another conversation it proves nothing.
 """
 
 from __future__ import annotations
@@ -36,18 +37,21 @@ class CustomerTokens:
         if len(self.secret) < 32:
             raise ValueError("CUSTOMER_TOKEN_SECRET must be at least 32 characters")
 
-    def sign(self, customer_id: int, now: datetime | None = None) -> str:
+    def sign(self, customer_id: int, session: str, now: datetime | None = None) -> str:
+        """A token for `customer_id` in the conversation `session` only."""
         issued = now or datetime.now(UTC)
         claims = {
             "sub": str(customer_id),
+            "sid": session,
             "aud": AUDIENCE,
             "iat": int(issued.timestamp()),
             "exp": int((issued + self.lifetime).timestamp()),
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    def verify(self, token: object) -> int:
-        """The customer id the token names; IdentityError for anything else."""
+    def verify(self, token: object, session: str) -> int:
+        """The customer id the token names for conversation `session`; IdentityError
+        for anything else (forged, tampered, expired, or issued for another one)."""
         if not isinstance(token, str) or not token or len(token) > 2048:
             raise IdentityError("no token")
         try:
@@ -56,8 +60,10 @@ class CustomerTokens:
                 self.secret,
                 algorithms=[ALGORITHM],  # never "none", never a key-confusion algorithm
                 audience=AUDIENCE,
-                options={"require": ["sub", "exp", "iat", "aud"]},
+                options={"require": ["sub", "exp", "iat", "aud", "sid"]},
             )
+            if not hmac.compare_digest(str(claims["sid"]).encode(), session.encode()):
+                raise IdentityError("issued for another conversation")
             return int(claims["sub"])
         except (jwt.PyJWTError, ValueError) as error:
             raise IdentityError(type(error).__name__) from error

@@ -25,14 +25,23 @@ import requests
 
 from actions.services.db.models import Base
 from actions.services.db.session import Database
+from actions.services.identity import CustomerTokens
 from tests.conftest import PROJECT_ROOT, migrate
 from tests.factories import add_scenario
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PYTHON = PROJECT_ROOT / ".venv-actions" / "bin" / "python"
 STARTUP_SECONDS = 240
-# A fresh signing secret per test run; the action server under test gets the same one.
+# Fresh secrets per test run; the processes under test get the same ones.
 CUSTOMER_TOKEN_SECRET = secrets.token_urlsafe(32)
+SESSION_SECRET = secrets.token_urlsafe(32)
+REST_CHANNEL_TOKEN = secrets.token_urlsafe(24)
+
+
+def customer_metadata(customer_id: int, sender: str, secret: str = "") -> dict[str, Any]:
+    """Metadata a shop's server sends for a signed-in shopper in conversation `sender`."""
+    tokens = CustomerTokens(secret or CUSTOMER_TOKEN_SECRET)
+    return {"customer_token": tokens.sign(customer_id, sender)}
 
 
 def free_port() -> int:
@@ -53,14 +62,35 @@ class ShopMate:
     shop_db_url: str = ""
     logs: list[Path] = field(default_factory=list)
 
+    def post(self, body: Any, token: str | None = REST_CHANNEL_TOKEN) -> requests.Response:
+        """POST a body (JSON, or bytes as they are) to the REST channel, as the shop's server."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        url = f"{self.rasa_url}/webhooks/rest/webhook"
+        if isinstance(body, bytes):
+            headers["Content-Type"] = "application/json"
+            return requests.post(url, data=body, headers=headers, timeout=120)
+        return requests.post(url, json=body, headers=headers, timeout=120)
+
     def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
         """Send one message over the REST channel; return the bot's messages."""
         body: dict[str, Any] = {"sender": sender, "message": text}
         if metadata is not None:
             body["metadata"] = metadata
-        reply = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", json=body, timeout=60)
+        reply = self.post(body)
         reply.raise_for_status()
         return list(reply.json())
+
+    def trigger(self, sender: str, intent: str) -> list[dict]:
+        """Inject an intent through the HTTP API (trusted: needs the API token); what a
+        shopper typing `/intent` can no longer do. Returns the bot's messages."""
+        reply = requests.post(
+            f"{self.rasa_url}/conversations/{sender}/trigger_intent",
+            params={"token": self.auth_token},
+            json={"name": intent},
+            timeout=60,
+        )
+        reply.raise_for_status()
+        return list(reply.json().get("messages") or [])
 
     def texts(self, sender: str, text: str) -> list[str]:
         return [message.get("text", "") for message in self.say(sender, text)]
@@ -138,6 +168,8 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         "ACTION_SERVER_TOKEN": action_token,
         "DATABASE_URL": shop_db_url,
         "CUSTOMER_TOKEN_SECRET": CUSTOMER_TOKEN_SECRET,
+        "SESSION_SECRET": SESSION_SECRET,
+        "REST_CHANNEL_TOKEN": REST_CHANNEL_TOKEN,
     }
     env.pop("TRACKER_DB_URL", None)
     env.pop("REDIS_URL", None)

@@ -13,13 +13,10 @@ from sqlalchemy import func, select
 
 from actions.services.db import models as m
 from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens
 from tests.conftest import response_texts
-from tests.e2e.conftest import CUSTOMER_TOKEN_SECRET, ShopMate, reset_scenario
+from tests.e2e.conftest import ShopMate, customer_metadata, reset_scenario
 
 pytestmark = pytest.mark.e2e
-
-TOKENS = CustomerTokens(CUSTOMER_TOKEN_SECRET)
 
 
 @pytest.fixture
@@ -39,7 +36,7 @@ class Shopper:
         self.last: list[dict[str, Any]] = []
 
     def __call__(self, text: str) -> list[str]:
-        metadata = {"customer_token": TOKENS.sign(self.customer_id)} if self.customer_id else None
+        metadata = customer_metadata(self.customer_id, self.sender) if self.customer_id else None
         self.last = self.shopmate.say(self.sender, text, metadata=metadata)
         return [message.get("text", "") for message in self.last]
 

@@ -20,13 +20,10 @@ from actions.services.cart import CartRepository
 from actions.services.db import models as m
 from actions.services.db.seed import SeedConfig, seed_database
 from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens
 from tests.conftest import migrate, response_texts
-from tests.e2e.conftest import CUSTOMER_TOKEN_SECRET, ShopMate, running_shopmate
+from tests.e2e.conftest import ShopMate, customer_metadata, running_shopmate
 
 pytestmark = pytest.mark.e2e
-
-TOKENS = CustomerTokens(CUSTOMER_TOKEN_SECRET)
 
 
 class Shop:
@@ -167,7 +164,8 @@ def test_recommendations_personal_when_signed_in_popular_for_guests(
         domain, "utter_recommendations_popular", language
     )
     assert len(cards(guest)) == 3
-    signed = shop.bot.say(f"{sender}-signed", ask, metadata={"customer_token": TOKENS.sign(7)})
+    signed_sender = f"{sender}-signed"
+    signed = shop.bot.say(signed_sender, ask, metadata=customer_metadata(7, signed_sender))
     assert texts(signed).splitlines()[0] in response_texts(
         domain, "utter_recommendations_personal", language
     )

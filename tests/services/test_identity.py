@@ -15,6 +15,7 @@ from actions.services.identity import (
 )
 
 SECRET = "s" * 40
+SESSION = "conversation-1"
 
 
 @pytest.fixture
@@ -23,13 +24,25 @@ def tokens() -> CustomerTokens:
 
 
 def test_a_signed_token_names_its_customer(tokens: CustomerTokens) -> None:
-    assert tokens.verify(tokens.sign(42)) == 42
+    assert tokens.verify(tokens.sign(42, SESSION), SESSION) == 42
+
+
+def test_a_token_proves_nothing_in_another_conversation(tokens: CustomerTokens) -> None:
+    token = tokens.sign(42, SESSION)
+    with pytest.raises(IdentityError, match="another conversation"):
+        tokens.verify(token, "conversation-2")
+
+
+def test_a_token_without_a_conversation_is_refused(tokens: CustomerTokens) -> None:
+    unbound = jwt.encode({"sub": "42", "aud": "shopmate", "iat": 0, "exp": 2**40}, SECRET)
+    with pytest.raises(IdentityError):
+        tokens.verify(unbound, SESSION)
 
 
 def test_an_expired_token_is_refused(tokens: CustomerTokens) -> None:
-    old = tokens.sign(42, now=datetime.now(UTC) - timedelta(hours=2))
+    old = tokens.sign(42, SESSION, now=datetime.now(UTC) - timedelta(hours=2))
     with pytest.raises(IdentityError):
-        tokens.verify(old)
+        tokens.verify(old, SESSION)
 
 
 @pytest.mark.parametrize(
@@ -52,7 +65,7 @@ def test_an_expired_token_is_refused(tokens: CustomerTokens) -> None:
 )
 def test_forged_tampered_or_incomplete_tokens_are_refused(tokens: CustomerTokens, forge) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IdentityError):
-        tokens.verify(forge(tokens.sign(42)))
+        tokens.verify(forge(tokens.sign(42, SESSION)), SESSION)
 
 
 def test_a_short_secret_is_rejected_at_start() -> None:

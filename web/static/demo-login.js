@@ -20,11 +20,22 @@
     })
     .catch(function () { box.hidden = true; });
 
-  select.addEventListener("change", function () {
+  // The token names the widget's conversation: fetched again whenever that changes.
+  function signIn() {
     window.ShopMateAuth.token = null;
-    if (!select.value) return;
-    fetch("/demo/token?customer=" + encodeURIComponent(select.value))
-      .then(function (response) { return response.json(); })
-      .then(function (body) { window.ShopMateAuth.token = body.token; });
+    if (!select.value || !window.ShopMateWidget) return;
+    window.ShopMateWidget.session()
+      .then(function (session) {
+        return fetch("/demo/token?customer=" + encodeURIComponent(select.value), {
+          headers: { "X-ShopMate-Session": session.session_token },
+        });
+      })
+      .then(function (response) { return response.ok ? response.json() : {}; })
+      .then(function (body) { window.ShopMateAuth.token = body.token || null; })
+      .catch(function () { window.ShopMateAuth.token = null; });
+  }
+  select.addEventListener("change", signIn);
+  document.addEventListener("shopmate:session", function () {
+    if (select.value) signIn();
   });
 })();

@@ -2,14 +2,17 @@
  * ShopMate chat widget: talks to Rasa's socketio channel (credentials.yml).
  * Plain ES2019, no build step. Message text is always set with textContent.
  *
- * Protocol: on connect emit "session_request" {session_id}; Rasa answers
- * "session_confirm". The shopper sends "user_uttered" {message, session_id, metadata};
- * the bot answers with "bot_uttered" {text, quick_replies?, buttons?, attachment?}.
+ * Protocol: the page's server issues a conversation (POST /session → {session_id,
+ * session_token}, signed there); on connect emit "session_request" {session_id,
+ * session_token}; Rasa answers "session_confirm", or "session_rejected" for a token it
+ * does not accept (expired, forged), and the widget then asks the page for a new one.
+ * The shopper sends "user_uttered" {message, session_id, metadata}; the bot answers
+ * with "bot_uttered" {text, quick_replies?, buttons?, attachment?}.
  */
 (function () {
   "use strict";
 
-  var SESSION_KEY = "shopmate.session_id";
+  var SESSION_KEY = "shopmate.session";
   var TYPING_TIMEOUT_MS = 30000;
   var CONFIG_RETRY_MS = [1000, 3000, 10000, 30000];
   var TEXT = {
@@ -42,46 +45,63 @@
     typing: null,
     typingTimer: 0,
     sessionId: null,
+    session: null,
   };
 
   /* ---------- session id and metadata ---------- */
 
-  function newId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
+  function readStoredSession() {
+    try {
+      var stored = JSON.parse(window.sessionStorage.getItem(SESSION_KEY) || "null");
+      if (stored && typeof stored.session_id === "string" && typeof stored.session_token === "string") {
+        return stored;
+      }
+    } catch (err) {
+      // Storage off (privacy mode) or unreadable: a new session is fetched.
     }
-    // Not a secure context (plain http on a LAN address): build a v4 UUID by hand.
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    var hex = Array.prototype.map.call(bytes, function (b) {
-      return (b + 0x100).toString(16).slice(1);
-    }).join("");
-    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20),
-      hex.slice(20)].join("-");
+    return null;
   }
 
-  function storeSessionId(id) {
-    state.sessionId = id;
+  function storeSession(session) {
+    state.session = session;
+    state.sessionId = session ? session.session_id : null;
     try {
-      window.sessionStorage.setItem(SESSION_KEY, id);
+      if (session) window.sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+      else window.sessionStorage.removeItem(SESSION_KEY);
     } catch (err) {
-      // Storage can be off (privacy mode); the id then lives as long as the page.
+      // The session then lives as long as the page.
     }
+    if (session) {
+      document.dispatchEvent(new CustomEvent("shopmate:session", { detail: session }));
+    }
+  }
+
+  // The widget's conversation, issued and signed by the page's server.
+  function getSession() {
+    if (state.session) return Promise.resolve(state.session);
+    var stored = readStoredSession();
+    if (stored) {
+      storeSession(stored);
+      return Promise.resolve(stored);
+    }
+    return window
+      .fetch("/session", { method: "POST", cache: "no-store", credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("session " + response.status);
+        return response.json();
+      })
+      .then(function (session) {
+        storeSession(session);
+        return session;
+      });
   }
 
   function getSessionId() {
-    if (state.sessionId) return state.sessionId;
-    var stored = null;
-    try {
-      stored = window.sessionStorage.getItem(SESSION_KEY);
-    } catch (err) {
-      stored = null;
-    }
-    storeSessionId(stored || newId());
     return state.sessionId;
   }
+
+  // For the shop page's own scripts (demo-login.js binds a customer token to it).
+  window.ShopMateWidget = { session: getSession };
 
   // Metadata sent with every message. A later feature adds the shopper's signed token
   // here; Rasa's side verifies it, the widget never decides who the shopper is.
@@ -301,8 +321,6 @@
   }
 
   function onSessionConfirm(confirmed) {
-    var id = typeof confirmed === "string" ? confirmed : confirmed && confirmed.session_id;
-    if (typeof id === "string" && id && id !== getSessionId()) storeSessionId(id);
     showNotice("");
     setReady(true);
     flushOutbox();
@@ -323,10 +341,26 @@
       reconnectionDelay: 1000,
       reconnectionDelayMax: 10000,
     });
-    socket.on("connect", function () {
-      socket.emit("session_request", { session_id: getSessionId() });
-    });
+    function requestSession() {
+      getSession()
+        .then(function (session) {
+          socket.emit("session_request", {
+            session_id: session.session_id,
+            session_token: session.session_token,
+          });
+        })
+        .catch(function () {
+          showNotice(TEXT.unavailable);
+        });
+    }
+    socket.on("connect", requestSession);
     socket.on("session_confirm", onSessionConfirm);
+    socket.on("session_rejected", function () {
+      // Expired or unknown: start a new conversation with a fresh signed session.
+      setReady(false);
+      storeSession(null);
+      requestSession();
+    });
     socket.on("bot_uttered", onBotUttered);
     socket.on("connect_error", onConnectionLost);
     socket.on("disconnect", function (reason) {

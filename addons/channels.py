@@ -1,0 +1,302 @@
+"""Rasa's REST and Socket.IO channels with ShopMate's edge in front (addons/edge.py).
+
+credentials.yml names these classes. They keep Rasa's URLs and wire formats
+(`/webhooks/rest/webhook`, Socket.IO `user_uttered` / `bot_uttered`), so clients
+and Rasa's own tooling see no difference, and add what Rasa 3.6 does not have:
+
+- REST is for servers only: a request needs `Authorization: Bearer $REST_CHANNEL_TOKEN`
+  (the shop's backend relays its shoppers; the sender id is that backend's choice).
+  Without REST_CHANNEL_TOKEN the channel refuses everything.
+- Socket.IO is what browsers use: origins limited to SHOP_ORIGINS, a conversation is
+  joined only with a session token signed by the shop page's server (SESSION_SECRET),
+  and the conversation id of every message is the one that token proved, never the
+  one the client names.
+- Both bound size and shape, neutralise command syntax the bot did not offer, keep
+  only known metadata and rate-limit, before any NLU work.
+Nothing here logs message text, tokens or metadata.
+"""
+
+from __future__ import annotations
+
+import hmac
+import inspect
+import json
+import logging
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from addons.edge import (
+    RATE_LIMITED_RESPONSE,
+    UNREADABLE_RESPONSE,
+    EdgeSettings,
+    RateLimiter,
+    Refusal,
+    check_text,
+    clean_metadata,
+    guess_language,
+    is_command,
+    neutralise_command,
+    offered_payloads,
+    origin_allowed,
+    read_rest_body,
+    render_response,
+)
+from addons.sessions import SessionTokens
+
+logger = logging.getLogger(__name__)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def domain_responses(request_app: Any) -> dict[str, Any]:
+    agent = getattr(request_app.ctx, "agent", None)
+    domain = getattr(agent, "domain", None)
+    return dict(getattr(domain, "responses", None) or {})
+
+
+async def plain_text(app: Any, sender_id: str, text: str) -> str:
+    """`text`, or plain text if it is a command the bot did not offer in its last turn."""
+    if not is_command(text):
+        return text
+    payloads: set[str] = set()
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    if store is not None:
+        try:
+            tracker = await store.retrieve(sender_id)
+        except Exception as error:  # noqa: BLE001 - unreadable store: offer nothing
+            logger.warning("edge: tracker unreadable: %s", type(error).__name__)
+            tracker = None
+        if tracker is not None:
+            tail = []
+            for event in reversed(tracker.events):
+                if isinstance(event, UserUttered):
+                    break
+                if isinstance(event, BotUttered):
+                    tail.append(event.as_dict())
+            payloads = offered_payloads(reversed(tail))
+    plain = neutralise_command(text, payloads)
+    if plain != text:
+        logger.info("edge: command syntax from a shopper taken as text")
+    return plain
+
+
+class AppAwareSocketBlueprint(SocketBlueprint):
+    """Rasa's Socket.IO blueprint that remembers the app it is registered on (the
+    handlers need the agent's domain and tracker store)."""
+
+    app: Any = None
+
+    def register(self, app: Any, options: dict[str, Any]) -> None:
+        self.app = app
+        super().register(app, options)
+
+
+class GuardedRestInput(RestInput):
+    """Rasa's REST channel for trusted servers, bounded and authenticated."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls()
+
+    def __init__(self, settings: EdgeSettings | None = None) -> None:
+        self.settings = settings or EdgeSettings.from_env()
+        self.limiter = RateLimiter.from_settings(self.settings)
+        if not self.settings.rest_token:
+            logger.warning("REST channel refuses every request: REST_CHANNEL_TOKEN is not set")
+
+    def authorised(self, request: Request) -> bool:
+        expected = self.settings.rest_token
+        given = request.headers.get("authorization", "")
+        if not expected or not given.startswith("Bearer "):
+            return False
+        return hmac.compare_digest(given[len("Bearer ") :].encode(), expected.encode())
+
+    async def read_body(self, request: Request) -> tuple[bytes, bool]:
+        """At most max_body_bytes of the body; the rest is read and dropped."""
+        limit = self.settings.max_body_bytes
+        kept = bytearray()
+        truncated = False
+        while True:
+            chunk = await request.stream.read()
+            if chunk is None:
+                break
+            room = limit - len(kept)
+            if room > 0:
+                kept += chunk[:room]
+            if len(chunk) > room:
+                truncated = True
+        return bytes(kept), truncated
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint("guarded_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            body, truncated = await self.read_body(request)
+            if not self.authorised(request):
+                return response.json({"error": "unauthorised"}, status=401)
+            outcome = read_rest_body(body, truncated, self.settings)
+            responses = domain_responses(request.app)
+            if isinstance(outcome, Refusal):
+                if outcome.response is None:
+                    return response.json({"error": outcome.reason}, status=400)
+                text = render_response(responses, outcome.response, outcome.language)
+                return response.json([{"recipient_id": outcome.sender_id or "", "text": text}])
+            if not await self.limiter.allow(outcome.sender_id, None):
+                text = render_response(
+                    responses, RATE_LIMITED_RESPONSE, guess_language(outcome.text)
+                )
+                return response.json([{"recipient_id": outcome.sender_id, "text": text}])
+            text = await plain_text(request.app, outcome.sender_id, outcome.text)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        outcome.sender_id,
+                        input_channel=self.name(),
+                        metadata=outcome.metadata,
+                    )
+                )
+            except CancelledError:
+                logger.error("rest: message handling timed out")
+            except Exception as error:  # noqa: BLE001 - the shopper gets what was said so far
+                logger.error("rest: message handling failed: %s", type(error).__name__)
+            return response.json(collector.messages)
+
+        return webhook
+
+
+class GuardedSocketIOInput(SocketIOInput):
+    """Rasa's Socket.IO channel with sessions bound to a signed token."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def __init__(self, *args: Any, settings: EdgeSettings | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings or EdgeSettings.from_env()
+        self.limiter = RateLimiter.from_settings(self.settings)
+        self.sessions = (
+            SessionTokens(self.settings.session_secret) if self.settings.session_secret else None
+        )
+        if self.sessions is None:
+            logger.warning("Socket.IO refuses every session: SESSION_SECRET is not set")
+        # Socket id → the conversation its session token proved, and its address.
+        self.joined: dict[str, str] = {}
+        self.addresses: dict[str, str] = {}
+
+    def client_address(self, environ: dict[str, Any]) -> str:
+        if self.settings.trust_forwarded_for:
+            forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "").split(",")[0].strip()
+            if forwarded:
+                return forwarded
+        return str(environ.get("REMOTE_ADDR") or "unknown")
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=lambda origin: origin_allowed(origin, self.settings.shop_origins),
+            max_http_buffer_size=self.settings.max_socket_bytes,
+        )
+        webhook = AppAwareSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        def responses() -> dict[str, Any]:
+            return domain_responses(webhook.app) if webhook.app is not None else {}
+
+        async def reply(session_id: str, name: str, language: str) -> None:
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await output.send_text_message(session_id, render_response(responses(), name, language))
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+            address = self.client_address(environ)
+            if not await self.limiter.allow(None, address):
+                return False
+            self.addresses[sid] = address
+            return True
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            self.joined.pop(sid, None)
+            self.addresses.pop(sid, None)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = self.sessions.verify(data.get("session_token")) if self.sessions else None
+            named = data.get("session_id")
+            if session_id is None or named not in (None, "", session_id):
+                logger.info("socketio: session request refused")
+                await sio.emit("session_rejected", {"reason": "invalid session"}, room=sid)
+                return
+            if self.session_persistence:
+                entered = sio.enter_room(sid, session_id)
+                if inspect.isawaitable(entered):  # python-socketio >= 5.10
+                    await entered
+            self.joined[sid] = session_id
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            session_id = self.joined.get(sid)
+            if session_id is None:
+                await sio.emit("session_rejected", {"reason": "no session"}, room=sid)
+                return
+            data = data if isinstance(data, dict) else {}
+            text = data.get("message")
+            if not isinstance(text, str) or not text.strip():
+                await reply(session_id, UNREADABLE_RESPONSE, "zh")
+                return
+            refusal = check_text(text, session_id, self.settings)
+            if refusal is not None and refusal.response:
+                await reply(session_id, refusal.response, refusal.language)
+                return
+            if not await self.limiter.allow(session_id, self.addresses.get(sid)):
+                await reply(session_id, RATE_LIMITED_RESPONSE, guess_language(text))
+                return
+            metadata = data.get(self.metadata_key)
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            text = await plain_text(webhook.app, session_id, text)
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await on_new_message(
+                UserMessage(
+                    text,
+                    output,
+                    session_id,
+                    input_channel=self.name(),
+                    metadata=clean_metadata(metadata),
+                )
+            )
+
+        return webhook

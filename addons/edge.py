@@ -1,0 +1,328 @@
+"""The edge of every channel: what a message must be before Rasa spends any work on it.
+
+Everything here runs before the NLU pipeline, so one stranger's request costs
+microseconds, not the tokenizer, featurizers and DIET (a 100 KB message used to grow
+Rasa to 22 GB). No Rasa imports: the channels in addons/channels.py apply it, and the
+tests run it in either environment.
+
+- Size: the HTTP body and the text are bounded; an over-long message is answered
+  with the domain's `utter_message_too_long` in the shopper's language and never
+  parsed further. The body beyond the limit is read and dropped, never kept.
+- Shape: a body that is not a JSON object with a text message is a 400 with a bare
+  reason; metadata that is not an object is dropped, the message is still answered.
+- Commands: Rasa obeys text such as `/restart` or `/inform{"order_id": ...}`. A
+  message starting with `/` is plain text unless it is the payload of a button the
+  bot offered in its last turn in that conversation.
+- Metadata: only the keys ShopMate uses pass (the customer token), as short strings.
+- Sessions: a widget conversation id is bound to a token signed by the shop page's
+  server (SESSION_SECRET), so knowing someone's session id is not enough to join it.
+- Rate limits per conversation and per client address.
+
+EdgeSettings.from_env() is the one place the Rasa-side runtime reads these settings.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from addons.language import detect_language
+
+TOO_LONG_RESPONSE = "utter_message_too_long"
+RATE_LIMITED_RESPONSE = "utter_rate_limited"
+UNREADABLE_RESPONSE = "utter_message_unreadable"
+DEFAULT_LANGUAGE = "zh"  # the store's first language (the `language` slot's initial value)
+
+# Metadata keys a client may send, with the longest value accepted.
+ALLOWED_METADATA = {"customer_token": 2048}
+SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
+COMMAND_PREFIX = "/"
+# What a refused command becomes: the same text, with a slash Rasa does not act on.
+NEUTRAL_PREFIX = "\uff0f"  # FULLWIDTH SOLIDUS
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """Limits and secrets of the channels' edge, from the environment."""
+
+    rest_token: str | None = None
+    session_secret: str | None = None
+    shop_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
+    max_body_bytes: int = 16_384
+    max_message_chars: int = 1000
+    # Socket.IO buffers a whole packet before any handler sees it; beyond this size
+    # the connection is closed (the widget never sends more than max_message_chars).
+    max_socket_bytes: int = 2_000_000
+    rate_per_conversation: str = "5/1,60/60"
+    rate_per_address: str = "20/1,300/60"
+    redis_url: str | None = None
+    trust_forwarded_for: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EdgeSettings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        origins = _csv(env.get("SHOP_ORIGINS"))
+        return cls(
+            rest_token=env.get("REST_CHANNEL_TOKEN") or None,
+            session_secret=env.get("SESSION_SECRET") or None,
+            shop_origins=tuple(origins) if origins else defaults.shop_origins,
+            max_body_bytes=int(env.get("EDGE_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            max_message_chars=int(env.get("EDGE_MAX_MESSAGE_CHARS", defaults.max_message_chars)),
+            max_socket_bytes=int(env.get("EDGE_MAX_SOCKET_BYTES", defaults.max_socket_bytes)),
+            rate_per_conversation=env.get(
+                "EDGE_RATE_PER_CONVERSATION", defaults.rate_per_conversation
+            ),
+            rate_per_address=env.get("EDGE_RATE_PER_ADDRESS", defaults.rate_per_address),
+            redis_url=env.get("REDIS_URL") or None,
+            trust_forwarded_for=env.get("EDGE_TRUST_FORWARDED_FOR", "") in ("1", "true"),
+        )
+
+
+# ---------------------------------------------------------------- languages, answers
+
+
+def origin_allowed(origin: str | None, patterns: Iterable[str]) -> bool:
+    """A browser's Origin against SHOP_ORIGINS (`*` matches a port or a subdomain).
+    No Origin at all is not a browser page, so cross-site rules do not apply."""
+    if origin is None:
+        return True
+    return any(fnmatch.fnmatchcase(origin, pattern) for pattern in patterns)
+
+
+def guess_language(text: str) -> str:
+    """The shopper's language from the start of a message (never the whole of it)."""
+    return detect_language(text[:300]) or DEFAULT_LANGUAGE
+
+
+def render_response(responses: Mapping[str, Any], name: str, language: str, **values: Any) -> str:
+    """The text of the domain response `name` in `language` (its slot condition)."""
+    variations = list(responses.get(name) or [])
+    chosen = None
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
+            chosen = variation
+            break
+    if chosen is None and variations:
+        chosen = variations[0]
+    text = str((chosen or {}).get("text") or name)
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
+# ---------------------------------------------------------------- request shapes
+
+
+@dataclass(frozen=True)
+class ShopperMessage:
+    """A message that passed the edge: what Rasa is given."""
+
+    sender_id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A message the edge answered itself. `response` is a domain response for the
+    shopper; without one, `reason` is a bare HTTP 400 for a malformed request."""
+
+    reason: str
+    response: str | None = None
+    language: str = DEFAULT_LANGUAGE
+    sender_id: str | None = None
+
+
+def clean_metadata(metadata: Any) -> dict[str, Any]:
+    """Only the keys ShopMate reads, as short strings; anything else is dropped."""
+    if not isinstance(metadata, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    for key, limit in ALLOWED_METADATA.items():
+        value = metadata.get(key)
+        if isinstance(value, str) and 0 < len(value) <= limit:
+            kept[key] = value
+    return kept
+
+
+def check_text(text: str, sender_id: str, settings: EdgeSettings) -> Refusal | None:
+    if len(text) > settings.max_message_chars:
+        return Refusal("too_long", TOO_LONG_RESPONSE, guess_language(text), sender_id)
+    return None
+
+
+def read_rest_body(
+    body: bytes, truncated: bool, settings: EdgeSettings
+) -> ShopperMessage | Refusal:
+    """The REST webhook's body, at most `max_body_bytes` of it (`truncated` says more came)."""
+    if truncated:
+        prefix = body[:1024].decode("utf-8", errors="ignore")
+        sender = re.search(r'"sender"\s*:\s*"([A-Za-z0-9_.:@\-]{1,128})"', prefix)
+        text = prefix.split('"message"', 1)[-1]
+        return Refusal(
+            "too_long",
+            TOO_LONG_RESPONSE,
+            guess_language(_unescape_json_fragment(text)),
+            sender.group(1) if sender else None,
+        )
+    try:
+        data = json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return Refusal("body is not JSON")
+    if not isinstance(data, dict):
+        return Refusal("body must be a JSON object")
+    sender_id, text = data.get("sender"), data.get("message")
+    if not isinstance(sender_id, str) or not SENDER_ID.match(sender_id):
+        return Refusal("sender must be 1-128 letters, digits or _.:@-")
+    if not isinstance(text, str) or not text.strip():
+        return Refusal("message must be a non-empty string")
+    refusal = check_text(text, sender_id, settings)
+    if refusal is not None:
+        return refusal
+    return ShopperMessage(sender_id, text, clean_metadata(data.get("metadata")))
+
+
+def _unescape_json_fragment(fragment: str) -> str:
+    """Best-effort text of a cut JSON string ("\\u4f60" escapes included)."""
+    match = re.search(r'"((?:[^"\\]|\\.)*)', fragment)
+    raw = match.group(1) if match else fragment
+    try:
+        return str(json.loads(f'"{raw[:600].rstrip(chr(92))}"'))
+    except ValueError:
+        return raw
+
+
+# ---------------------------------------------------------------- commands
+
+
+def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Button payloads of the bot's messages since the shopper's last message."""
+    payloads: set[str] = set()
+    for event in reversed(list(events)):
+        kind = event.get("event")
+        if kind == "user":
+            break
+        if kind == "bot":
+            data = event.get("data") or {}
+            for button in [*(data.get("buttons") or []), *(data.get("quick_replies") or [])]:
+                if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                    payloads.add(button["payload"].strip())
+    return payloads
+
+
+def is_command(text: str) -> bool:
+    return text.strip().startswith(COMMAND_PREFIX)
+
+
+def neutralise_command(text: str, payloads: set[str]) -> str:
+    """`text`, unless it is a command the bot did not offer: then plain text."""
+    stripped = text.strip()
+    if not stripped.startswith(COMMAND_PREFIX) or stripped in payloads:
+        return text
+    return NEUTRAL_PREFIX + stripped[len(COMMAND_PREFIX) :]
+
+
+# ---------------------------------------------------------------- rate limits
+
+
+def parse_rates(spec: str) -> list[tuple[int, int]]:
+    """ "5/1,60/60" → [(5 hits, per 1 s), (60 hits, per 60 s)]; "" → no limit."""
+    rates = []
+    for part in _csv(spec):
+        hits, _, seconds = part.partition("/")
+        rates.append((int(hits), int(seconds or 1)))
+    return rates
+
+
+class Counter(Protocol):
+    async def hit(self, key: str, window_s: int) -> int:
+        """Count one hit of `key` in its current window; the count so far."""
+
+
+@dataclass
+class MemoryCounter:
+    """Sliding-window counts in this process (one Rasa process)."""
+
+    clock: Callable[[], float] = time.monotonic
+    hits: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+
+    async def hit(self, key: str, window_s: int) -> int:
+        now = self.clock()
+        times = self.hits[key]
+        while times and times[0] <= now - window_s:
+            times.popleft()
+        times.append(now)
+        if len(self.hits) > 100_000:
+            # Bounded memory under a flood of new keys: forget idle ones.
+            for idle in [k for k, v in self.hits.items() if not v or v[-1] <= now - 3600]:
+                del self.hits[idle]
+        return len(times)
+
+
+@dataclass
+class RedisCounter:
+    """Fixed-window counts shared by every Rasa instance (REDIS_URL)."""
+
+    url: str
+    _client: Any = None
+
+    async def hit(self, key: str, window_s: int) -> int:
+        if self._client is None:
+            from redis import asyncio as aioredis
+
+            self._client = aioredis.from_url(self.url)
+        bucket = f"shopmate:rate:{key}:{window_s}:{int(time.time() // window_s)}"
+        pipe = self._client.pipeline()
+        pipe.incr(bucket)
+        pipe.expire(bucket, window_s + 1)
+        count, _ = await pipe.execute()
+        return int(count)
+
+
+@dataclass
+class RateLimiter:
+    """Per-conversation and per-address limits; a refused hit does nothing else."""
+
+    per_conversation: list[tuple[int, int]]
+    per_address: list[tuple[int, int]]
+    counter: Counter
+
+    @classmethod
+    def from_settings(cls, settings: EdgeSettings) -> RateLimiter:
+        counter: Counter = (
+            RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
+        )
+        return cls(
+            parse_rates(settings.rate_per_conversation),
+            parse_rates(settings.rate_per_address),
+            counter,
+        )
+
+    async def allow(self, conversation: str | None, address: str | None) -> bool:
+        checks = []
+        if conversation:
+            checks += [(f"c:{conversation}", rate) for rate in self.per_conversation]
+        if address:
+            checks += [(f"a:{address}", rate) for rate in self.per_address]
+        allowed = True
+        for key, (hits, window) in checks:
+            try:
+                count = await self.counter.hit(key, window)
+            except Exception:  # noqa: BLE001 - a limiter that is down must not stop the shop
+                return True
+            if count > hits:
+                allowed = False
+        return allowed

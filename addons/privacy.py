@@ -1,0 +1,89 @@
+"""What of a conversation is kept: no secrets, no phone digits.
+
+The tracker store writes events through `PrivateEvents` (addons/stores.py). In flight,
+the action server still sees the message as sent (it verifies the customer token and
+the phone digits of that very message); what is stored afterwards is not a credential:
+
+- the customer token in a message's metadata is dropped (it is re-sent with every
+  message, so nothing needs it later, and a stored token could be replayed);
+- in a message that answers the phone question (the form's requested slot is
+  `guest_phone`), every digit is masked, in the text, the parse data and entities;
+- anywhere, a run of 7 or more digits (a phone number, an ID number) is masked; an
+  order number (a letter and 7 digits) is kept, it is what the order is called;
+- the `guest_phone` slot keeps only "verified" or nothing.
+No Rasa imports: tests run it in either environment.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+SECRET_METADATA_KEYS = ("customer_token",)
+PHONE_SLOT = "guest_phone"
+PHONE_ENTITY = "phone"
+KEPT_PHONE_SLOT_VALUES = (None, "verified")
+MASK = "*"
+# 7+ digits, spaces or dashes between them allowed, not right after a letter
+# (A1234567 is an order number).
+LONG_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d(?:[\s\-]?\d){6,}")
+ANY_DIGIT = re.compile(r"\d")
+
+
+def mask_long_numbers(text: str) -> str:
+    return LONG_DIGIT_RUN.sub(lambda m: ANY_DIGIT.sub(MASK, m.group()), text)
+
+
+def mask_all_digits(text: str) -> str:
+    return ANY_DIGIT.sub(MASK, text)
+
+
+def private_user_event(event: dict[str, Any], answers_phone: bool) -> dict[str, Any]:
+    mask = mask_all_digits if answers_phone else mask_long_numbers
+    private = copy.deepcopy(event)
+    if isinstance(private.get("text"), str):
+        private["text"] = mask(private["text"])
+    metadata = private.get("metadata")
+    if isinstance(metadata, dict):
+        for key in SECRET_METADATA_KEYS:
+            metadata.pop(key, None)
+    parse_data = private.get("parse_data")
+    if isinstance(parse_data, dict):
+        if isinstance(parse_data.get("text"), str):
+            parse_data["text"] = mask(parse_data["text"])
+        for entity in parse_data.get("entities") or []:
+            if not isinstance(entity, dict) or not isinstance(entity.get("value"), str):
+                continue
+            if entity.get("entity") == PHONE_ENTITY or answers_phone:
+                entity["value"] = mask_all_digits(entity["value"])
+            else:
+                entity["value"] = mask_long_numbers(entity["value"])
+    return private
+
+
+def private_events(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The events as they may be stored, in order (state follows the requested slot)."""
+    requested: Any = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "slot":
+            if event.get("name") == "requested_slot":
+                requested = event.get("value")
+            elif (
+                event.get("name") == PHONE_SLOT and event.get("value") not in KEPT_PHONE_SLOT_VALUES
+            ):
+                event = {**event, "value": mask_all_digits(str(event.get("value")))}
+            yield event
+        elif kind == "active_loop":
+            if not event.get("name"):
+                requested = None
+            yield event
+        elif kind in ("restart", "session_started"):
+            requested = None
+            yield event
+        elif kind == "user":
+            yield private_user_event(event, answers_phone=requested == PHONE_SLOT)
+        else:
+            yield event
