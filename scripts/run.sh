@@ -1,35 +1,47 @@
 #!/usr/bin/env bash
-# Start the action server, Rasa and the web page; Ctrl-C stops all three.
+# Start the action server, Rasa and the web page under supervisord
+# (deploy/supervisord.conf): a process that dies is restarted by itself and the others
+# keep running. Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set -a; . ./.env; set +a
 export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1
-RASA_PORT=${RASA_PORT:-5005}
-WEB_PORT=${WEB_PORT:-8080}
+# Read by deploy/supervisord.conf; supervisord passes its environment to every program.
+export RASA_PORT=${RASA_PORT:-5005}
+export WEB_PORT=${WEB_PORT:-8080}
+# endpoints.yml points Rasa at 127.0.0.1:5055.
+export ACTION_PORT=${ACTION_PORT:-5055}
+export SHOPMATE_START_RASA=${SHOPMATE_START_RASA:-true}
 mkdir -p var/log
 
-pids=()
+supervisord_pid=""
 stop() {
   trap - EXIT INT TERM
-  echo "stopping ShopMate..."
-  kill "${pids[@]}" 2>/dev/null || true
-  wait 2>/dev/null || true
+  if [ -n "$supervisord_pid" ] && kill -0 "$supervisord_pid" 2>/dev/null; then
+    echo "stopping ShopMate..."
+    # supervisord stops its programs (each as a process group), then exits.
+    kill -TERM "$supervisord_pid" 2>/dev/null || true
+    wait "$supervisord_pid" 2>/dev/null || true
+  fi
 }
-trap stop EXIT INT TERM
+trap stop EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
 
-.venv-actions/bin/python -m actions.server &
-pids+=($!)
-.venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_AUTH_TOKEN" \
-  --interface 127.0.0.1 --port "$RASA_PORT" --model models \
-  --endpoints endpoints.yml --credentials credentials.yml &
-pids+=($!)
-.venv-actions/bin/python web/server.py --host 127.0.0.1 --port "$WEB_PORT" \
-  --rasa-url "http://127.0.0.1:$RASA_PORT" --demo-login &
-pids+=($!)
+.venv-actions/bin/supervisord -c deploy/supervisord.conf &
+supervisord_pid=$!
 
+echo "logs: var/log/{actions,rasa,web}.log (supervisord: var/log/supervisord.log)"
+echo "status: .venv-actions/bin/supervisorctl -c deploy/supervisord.conf status"
 echo "waiting for Rasa to load the model..."
+ready=false
 for _ in $(seq 1 180); do
+  if ! kill -0 "$supervisord_pid" 2>/dev/null; then
+    echo "supervisord exited; see var/log/supervisord.log" >&2
+    exit 1
+  fi
   if curl -fsS "http://127.0.0.1:$RASA_PORT/status?token=$RASA_AUTH_TOKEN" >/dev/null 2>&1; then
+    ready=true
     echo
     echo "  ShopMate is ready: open http://127.0.0.1:$WEB_PORT in your browser"
     echo "  (Ctrl-C stops everything)"
@@ -38,5 +50,8 @@ for _ in $(seq 1 180); do
   fi
   sleep 1
 done
-# Stop everything as soon as any one of the three exits.
-wait -n
+if [ "$ready" != true ]; then
+  echo "Rasa is not up after 180 s (it keeps being restarted): see var/log/rasa.log" >&2
+fi
+# supervisord restarts whichever program dies; this script ends when supervisord does.
+wait "$supervisord_pid"
