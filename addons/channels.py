@@ -95,11 +95,13 @@ class AppAwareSocketBlueprint(SocketBlueprint):
     """Rasa's Socket.IO blueprint that remembers the app it is registered on (the
     handlers need the agent's domain and tracker store)."""
 
-    app: Any = None
-
     def register(self, app: Any, options: dict[str, Any]) -> None:
-        self.app = app
+        self.ctx.app = app
         super().register(app, options)
+
+    @property
+    def app(self) -> Any:
+        return getattr(self.ctx, "app", None)
 
 
 class GuardedRestInput(RestInput):
@@ -207,6 +209,13 @@ class GuardedSocketIOInput(SocketIOInput):
         self.joined: dict[str, str] = {}
         self.addresses: dict[str, str] = {}
 
+    def origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        allowed = origin_allowed(origin, self.settings.shop_origins, own)
+        if not allowed:
+            logger.info("socketio: connection from a page outside SHOP_ORIGINS refused")
+        return allowed
+
     def client_address(self, environ: dict[str, Any]) -> str:
         if self.settings.trust_forwarded_for:
             forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "").split(",")[0].strip()
@@ -217,7 +226,7 @@ class GuardedSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         sio = AsyncServer(
             async_mode="sanic",
-            cors_allowed_origins=lambda origin: origin_allowed(origin, self.settings.shop_origins),
+            cors_allowed_origins=self.origin_allowed,
             max_http_buffer_size=self.settings.max_socket_bytes,
         )
         webhook = AppAwareSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)

@@ -93,12 +93,20 @@ class EdgeSettings:
 # ---------------------------------------------------------------- languages, answers
 
 
-def origin_allowed(origin: str | None, patterns: Iterable[str]) -> bool:
+def origin_allowed(
+    origin: str | None, patterns: Iterable[str], own_origin: str | None = None
+) -> bool:
     """A browser's Origin against SHOP_ORIGINS (`*` matches a port or a subdomain).
-    No Origin at all is not a browser page, so cross-site rules do not apply."""
+    No Origin at all is not a browser page, and Rasa's own address is not another
+    site, so cross-site rules do not apply to either."""
     if origin is None:
         return True
-    return any(fnmatch.fnmatchcase(origin, pattern) for pattern in patterns)
+    patterns = list(patterns)
+    # A client that adds its own Origin to a library's default sends both: all must pass.
+    return all(
+        one == own_origin or any(fnmatch.fnmatchcase(one, pattern) for pattern in patterns)
+        for one in (part.strip() for part in origin.split(","))
+    )
 
 
 def guess_language(text: str) -> str:

@@ -36,6 +36,9 @@ from tests.e2e.conftest import stop_process_groups  # noqa: E402
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"
 ENV = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}
+# ShopMate's REST channel is for servers: the bench is one, with the channel token.
+REST_CHANNEL_TOKEN = secrets.token_urlsafe(24)
+OVERSIZED_BYTES = (100_000, 1_000_000)
 
 STOCK_MESSAGES = ["hello", "I am feeling great", "are you a bot?", "bye", "hi", "not good"]
 SHOPMATE_MESSAGES = [
@@ -80,13 +83,16 @@ class Bot:
     url: str
     process: subprocess.Popen[bytes]
     messages: list[str]
+    token: str | None = None
 
     def turn(self, sender: str, text: str) -> float:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         start = time.perf_counter()
         reply = requests.post(
             f"{self.url}/webhooks/rest/webhook",
             json={"sender": sender, "message": text},
-            timeout=60,
+            headers=headers,
+            timeout=600,
         )
         elapsed = time.perf_counter() - start
         reply.raise_for_status()
@@ -175,6 +181,19 @@ def concurrent(bot: Bot, conversations: int, turns_each: int) -> dict[str, float
     wall = time.perf_counter() - start
     latencies = [x for r in results for x in r]
     return {**summary(latencies), "turns_per_s": round(len(latencies) / wall, 1)}
+
+
+def oversized(bot: Bot, sizes: tuple[int, ...], repeats: int = 3) -> dict[str, Any]:
+    """Time and Rasa's memory for messages of `sizes` bytes (refused at the edge)."""
+    results: dict[str, Any] = {}
+    for size in sizes:
+        before = rss_mb(bot.process.pid)
+        times = [bot.turn(f"huge-{size}-{n}", "退" * (size // 3)) for n in range(repeats)]
+        results[f"{size // 1000}KB"] = {
+            "max_ms": round(max(times) * 1000, 1),
+            "rasa_rss_growth_mb": round(rss_mb(bot.process.pid) - before, 1),
+        }
+    return results
 
 
 def create_database(admin_url: str) -> str:
@@ -270,7 +289,16 @@ def main() -> None:
             .read_text()
             .replace("127.0.0.1:5055", f"127.0.0.1:{action_port}")
         )
-        env = {**ENV, "ACTION_SERVER_TOKEN": token, "TRACKER_SQLITE_PATH": str(work / "tracker.db")}
+        env = {
+            **ENV,
+            "ACTION_SERVER_TOKEN": token,
+            "TRACKER_SQLITE_PATH": str(work / "tracker.db"),
+            "REST_CHANNEL_TOKEN": REST_CHANNEL_TOKEN,
+            "SESSION_SECRET": secrets.token_urlsafe(32),
+            # A bench replays one conversation faster than any shopper types: the
+            # per-conversation limit is raised, the limiter itself still runs.
+            "EDGE_RATE_PER_CONVERSATION": "1000/1",
+        }
         actions = subprocess.Popen(
             [str(ACTIONS_PYTHON), "-m", "actions.server", "--port", str(action_port)],
             cwd=ROOT,
@@ -301,7 +329,13 @@ def main() -> None:
 
         bots = [
             Bot("stock", f"http://127.0.0.1:{stock_port}", stock, STOCK_MESSAGES),
-            Bot("shopmate", f"http://127.0.0.1:{rasa_port}", shopmate, SHOPMATE_MESSAGES),
+            Bot(
+                "shopmate",
+                f"http://127.0.0.1:{rasa_port}",
+                shopmate,
+                SHOPMATE_MESSAGES,
+                REST_CHANNEL_TOKEN,
+            ),
         ]
         print(f"{args.turns} sequential turns per bot...", flush=True)
         results["sequential"] = sequential(bots, args.turns)
@@ -311,6 +345,7 @@ def main() -> None:
             f"http://127.0.0.1:{scaled_port}",
             scaled,
             SHOPMATE_MESSAGES,
+            REST_CHANNEL_TOKEN,
         )
         for text in SHOPMATE_MESSAGES[:4]:
             scaled_bot.turn("warmup-scaled", text)
@@ -318,6 +353,8 @@ def main() -> None:
             bot.name: concurrent(bot, args.concurrency, args.turns_each)
             for bot in [*bots, scaled_bot]
         }
+        print("oversized messages (refused at the edge)...", flush=True)
+        results["oversized"] = oversized(bots[1], OVERSIZED_BYTES)
         results["rss_mb"] = {
             f"shopmate_rasa_{args.workers}_workers": round(rss_mb(scaled.pid)),
             "stock_rasa": round(rss_mb(stock.pid)),

@@ -12,6 +12,8 @@ export WEB_PORT=${WEB_PORT:-8080}
 # endpoints.yml points Rasa at 127.0.0.1:5055.
 export ACTION_PORT=${ACTION_PORT:-5055}
 export SHOPMATE_START_RASA=${SHOPMATE_START_RASA:-true}
+# The pages whose widget may open a socket to Rasa (addons/edge.py).
+export SHOP_ORIGINS=${SHOP_ORIGINS:-http://127.0.0.1:$WEB_PORT,http://localhost:$WEB_PORT}
 mkdir -p var/log
 
 supervisord_pid=""

@@ -9,33 +9,63 @@ from typing import Any
 import pytest
 import socketio
 
-from actions.services.identity import CustomerTokens
+from addons.sessions import SessionTokens
 from tests.conftest import response_texts
-from tests.e2e.conftest import CUSTOMER_TOKEN_SECRET, ShopMate, reset_scenario
+from tests.e2e.conftest import SESSION_SECRET, ShopMate, customer_metadata, reset_scenario
 
 pytestmark = pytest.mark.e2e
+
+# What the shop page's server does (web/server.py POST /session), with the same secret.
+SESSIONS = SessionTokens(SESSION_SECRET)
 
 
 class WidgetClient:
     """Speaks Rasa's socketio protocol the way web/static/widget.js does."""
 
-    def __init__(self, url: str, session_id: str) -> None:
-        self.session_id = session_id
+    def __init__(
+        self,
+        url: str,
+        session: tuple[str, str] | None = None,
+        origin: str | None = None,
+        expect_confirm: bool = True,
+    ) -> None:
+        self.session_id, self.session_token = session or SESSIONS.issue()
         self.replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self.confirmed: queue.Queue[str] = queue.Queue()
+        self.rejected: queue.Queue[Any] = queue.Queue()
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("bot_uttered", self.replies.put)
         self.sio.on("session_confirm", lambda sid: self.confirmed.put(str(sid)))
-        self.sio.on("connect", lambda: self.sio.emit("session_request", {"session_id": session_id}))
-        self.sio.connect(url, transports=["websocket"], socketio_path="/socket.io")
-        self.confirmed.get(timeout=20)
+        self.sio.on("session_rejected", self.rejected.put)
+        self.sio.on("connect", self.request_session)
+        headers = {"Origin": origin} if origin else {}
+        self.sio.connect(url, transports=["websocket"], socketio_path="/socket.io", headers=headers)
+        if expect_confirm:
+            self.confirmed.get(timeout=20)
 
-    def say(self, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request_session(self) -> None:
+        self.sio.emit(
+            "session_request", {"session_id": self.session_id, "session_token": self.session_token}
+        )
+
+    def send(self, text: str, metadata: dict[str, Any] | None = None) -> None:
         message: dict[str, Any] = {"message": text, "session_id": self.session_id}
         if metadata is not None:
             message["metadata"] = metadata
         self.sio.emit("user_uttered", message)
+
+    def say(self, text: str, metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.send(text, metadata)
         return self.replies.get(timeout=60)
+
+    def drain(self, seconds: float) -> list[dict[str, Any]]:
+        """Every reply that arrives within `seconds`."""
+        got = []
+        try:
+            while True:
+                got.append(self.replies.get(timeout=seconds))
+        except queue.Empty:
+            return got
 
     def close(self) -> None:
         self.sio.disconnect()
@@ -44,40 +74,43 @@ class WidgetClient:
 def test_socketio_conversation_survives_a_reconnect(
     shopmate: ShopMate, domain: dict[str, Any]
 ) -> None:
-    session_id = secrets.token_hex(8)
-    client = WidgetClient(shopmate.rasa_url, session_id)
+    session = SESSIONS.issue()
+    client = WidgetClient(shopmate.rasa_url, session)
     try:
         assert client.say("你好")["text"] == response_texts(domain, "utter_greet", "zh")[0]
     finally:
         client.close()
 
-    again = WidgetClient(shopmate.rasa_url, session_id)
+    again = WidgetClient(shopmate.rasa_url, session)
     try:
         reply = again.say("谢谢")
         assert reply["text"] == response_texts(domain, "utter_you_are_welcome", "zh")[0]
     finally:
         again.close()
-    actions = shopmate.bot_actions(session_id)
+    actions = shopmate.bot_actions(session[0])
     assert actions[-2:] == ["utter_greet", "utter_you_are_welcome"]
 
 
 @pytest.mark.parametrize(
-    ("session_id", "metadata"),
+    "metadata",
     [
-        ("customer_1", None),  # a conversation id that looks like Alice's
-        ("1", {"customer_id": 1}),  # a claim in the metadata, not a token
-        (None, {"customer_token": CustomerTokens("x" * 40).sign(1)}),  # another secret
-        (None, {"customer_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."}),  # alg "none"
+        None,
+        {"customer_id": 1},  # a claim in the metadata, not a token
+        {"customer_token": "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."},  # alg "none"
+        "another secret",
+        "another conversation",
     ],
 )
-def test_socketio_sender_ids_and_claims_prove_nothing(
-    shopmate: ShopMate,
-    domain: dict[str, Any],
-    session_id: str | None,
-    metadata: dict[str, Any] | None,
+def test_socketio_claims_and_borrowed_tokens_prove_nothing(
+    shopmate: ShopMate, domain: dict[str, Any], metadata: Any
 ) -> None:
     reset_scenario(shopmate.shop_db_url)
-    client = WidgetClient(shopmate.rasa_url, session_id or secrets.token_hex(8))
+    client = WidgetClient(shopmate.rasa_url)
+    if metadata == "another secret":
+        metadata = customer_metadata(1, client.session_id, secret="x" * 40)
+    elif metadata == "another conversation":
+        # Alice's real token, issued for another conversation (replayed from a log, say).
+        metadata = customer_metadata(1, SESSIONS.issue()[0])
     try:
         reply = client.say("I am customer 1, cancel order A1000001", metadata)
         # Still a guest: asked to prove the order, told nothing about it.
@@ -86,20 +119,92 @@ def test_socketio_sender_ids_and_claims_prove_nothing(
         assert "¥350.00" not in reply.get("text", "")
     finally:
         client.close()
-    status = shopmate.say(
-        f"check-{secrets.token_hex(4)}",
-        "status of order A1000001",
-        {"customer_token": CustomerTokens(CUSTOMER_TOKEN_SECRET).sign(1)},
-    )
+    check = f"check-{secrets.token_hex(4)}"
+    status = shopmate.say(check, "status of order A1000001", customer_metadata(1, check))
     assert "paid" in status[0]["text"]  # not cancelled
 
 
 def test_socketio_passes_a_real_token_through(shopmate: ShopMate, domain: dict[str, Any]) -> None:
     reset_scenario(shopmate.shop_db_url)
-    client = WidgetClient(shopmate.rasa_url, secrets.token_hex(8))
-    token = {"customer_token": CustomerTokens(CUSTOMER_TOKEN_SECRET).sign(1)}
+    client = WidgetClient(shopmate.rasa_url)
     try:
-        reply = client.say("cancel order A1000001", token)
+        reply = client.say("cancel order A1000001", customer_metadata(1, client.session_id))
     finally:
         client.close()
     assert reply["text"].startswith("Cancel order A1000001?")
+
+
+def test_a_hijacking_session_request_gets_nothing(
+    shopmate: ShopMate, domain: dict[str, Any]
+) -> None:
+    """Knowing a shopper's conversation id is not enough to read or write in it."""
+    reset_scenario(shopmate.shop_db_url)
+    alice = WidgetClient(shopmate.rasa_url)
+    forged = SessionTokens("x" * 40).issue()[1].split(".", 1)[1]
+    attempts = [
+        (alice.session_id, ""),  # the id alone
+        (alice.session_id, f"{alice.session_id}.{forged}"),  # a token signed elsewhere
+        (alice.session_id, SESSIONS.issue()[1]),  # a real token for another conversation
+    ]
+    intruders = []
+    try:
+        for session in attempts:
+            intruder = WidgetClient(shopmate.rasa_url, session, expect_confirm=False)
+            assert intruder.rejected.get(timeout=20)
+            intruders.append(intruder)
+        # The intruders' own messages reach no conversation.
+        intruders[0].send("cancel order A1000001")
+        assert intruders[0].rejected.get(timeout=20)
+        reply = alice.say("status of order A1000001", customer_metadata(1, alice.session_id))
+        assert "A1000001" in reply["text"]
+        alice.drain(2)
+        for intruder in intruders:
+            assert intruder.drain(1) == []
+            assert intruder.confirmed.empty()
+    finally:
+        for client in [alice, *intruders]:
+            client.close()
+    # Alice's conversation holds only what Alice said.
+    texts = [
+        e.get("text") for e in shopmate.tracker(alice.session_id)["events"] if e["event"] == "user"
+    ]
+    assert texts == ["status of order A1000001"]
+
+
+def test_socket_connections_from_other_sites_are_refused(shopmate: ShopMate) -> None:
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        WidgetClient(shopmate.rasa_url, origin="https://evil.example")
+    client = WidgetClient(shopmate.rasa_url, origin="http://127.0.0.1:8080")
+    client.close()
+
+
+@pytest.mark.parametrize("size", [100_000, 1_000_000])
+def test_huge_socket_messages_are_refused_politely_before_nlu(
+    shopmate: ShopMate, domain: dict[str, Any], size: int
+) -> None:
+    client = WidgetClient(shopmate.rasa_url)
+    try:
+        reply = client.say("退" * (size // 3))  # 3 bytes each in UTF-8
+        assert reply["text"] == response_texts(domain, "utter_message_too_long", "zh")[0]
+        reply = client.say("hello")
+        assert reply["text"] == response_texts(domain, "utter_greet", "en")[0]
+    finally:
+        client.close()
+    users = [e for e in shopmate.tracker(client.session_id)["events"] if e["event"] == "user"]
+    assert [e["text"] for e in users] == ["hello"]  # the huge one never reached Rasa's NLU
+
+
+@pytest.mark.parametrize("payload", ["not an object", ["a list"], {"message": 42}, {"no": "text"}])
+def test_malformed_socket_messages_get_a_polite_answer(
+    shopmate: ShopMate, domain: dict[str, Any], payload: Any
+) -> None:
+    client = WidgetClient(shopmate.rasa_url)
+    try:
+        client.sio.emit("user_uttered", payload)
+        reply = client.replies.get(timeout=20)
+        assert reply["text"] == response_texts(domain, "utter_message_unreadable", "zh")[0]
+        # Metadata that is not an object is dropped; the message is still answered.
+        reply = client.say("hello", metadata="not json")  # type: ignore[arg-type]
+        assert reply["text"] == response_texts(domain, "utter_greet", "en")[0]
+    finally:
+        client.close()
