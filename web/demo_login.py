@@ -56,9 +56,7 @@ class DemoLogin:
     def listed_ids(self) -> set[int]:
         with self.database.session() as session:
             return set(
-                session.scalars(
-                    select(m.Customer.id).order_by(m.Customer.id).limit(DEMO_CUSTOMERS)
-                )
+                session.scalars(select(m.Customer.id).order_by(m.Customer.id).limit(DEMO_CUSTOMERS))
             )
 
     def token_for(self, customer_id: int, conversation: str) -> str | None:

@@ -188,9 +188,7 @@ class ShopPageHandler(BaseHTTPRequestHandler):
             query = parse_qs(urlsplit(self.path).query)
             raw = (query.get("customer") or [""])[0]
             session = self.session_id()
-            token = (
-                login.token_for(int(raw), session) if raw.isdigit() and session else None
-            )
+            token = login.token_for(int(raw), session) if raw.isdigit() and session else None
             if token is None:
                 self._not_found(send_body)
                 return

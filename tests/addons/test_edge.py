@@ -13,7 +13,6 @@ from addons.edge import (
     RateLimiter,
     Refusal,
     ShopperMessage,
-    clean_metadata,
     neutralise_command,
     offered_payloads,
     origin_allowed,
@@ -57,7 +56,8 @@ def test_a_well_formed_body_passes_with_only_known_metadata() -> None:
 def test_a_malformed_body_is_a_bare_refusal_without_a_reply(raw: bytes) -> None:
     outcome = read_rest_body(raw, False, SETTINGS)
     assert isinstance(outcome, Refusal)
-    assert outcome.response is None and outcome.reason
+    assert outcome.response is None
+    assert outcome.reason
 
 
 @pytest.mark.parametrize(
