@@ -170,6 +170,8 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         "CUSTOMER_TOKEN_SECRET": CUSTOMER_TOKEN_SECRET,
         "SESSION_SECRET": SESSION_SECRET,
         "REST_CHANNEL_TOKEN": REST_CHANNEL_TOKEN,
+        # The widget test serves the page on a free port of this machine.
+        "SHOP_ORIGINS": "http://127.0.0.1:*",
     }
     env.pop("TRACKER_DB_URL", None)
     env.pop("REDIS_URL", None)

@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import load_web_server, response_texts, serving
-from tests.e2e.conftest import ShopMate
+from actions.services.db.session import Database
+from actions.services.identity import CustomerTokens
+from tests.conftest import load_web_module, load_web_server, response_texts, serving
+from tests.e2e.conftest import CUSTOMER_TOKEN_SECRET, SESSION_SECRET, ShopMate
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +32,10 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def page_url(shopmate: ShopMate) -> Iterator[str]:
-    with serving(load_web_server().build_server("127.0.0.1", 0, shopmate.rasa_url)) as url:
+    server = load_web_server().build_server(
+        "127.0.0.1", 0, shopmate.rasa_url, session_secret=SESSION_SECRET
+    )
+    with serving(server) as url:
         yield f"{url}/"
 
 
@@ -71,16 +77,26 @@ def test_shopper_chats_in_chinese_then_english_in_the_widget(
 
 
 def test_buttons_are_clickable_chips(
-    browser: Browser, page_url: str, domain: dict[str, Any]
+    browser: Browser, page_url: str, domain: dict[str, Any], shopmate: ShopMate
 ) -> None:
     page = open_chat(browser, page_url)
-    send(page, "/nlu_fallback")
+    send(page, "你好")
     expect(page.locator(".shopmate-msg.bot").first).to_have_text(
-        response_texts(domain, "utter_ask_rephrase", "zh")[0], timeout=30000
+        response_texts(domain, "utter_greet", "zh")[0], timeout=30000
     )
-    send(page, "/nlu_fallback")
+    # Two misreadings injected through the HTTP API into the widget's own conversation
+    # (a typed "/nlu_fallback" is text now); the replies reach the page over its socket.
+    session_id = page.evaluate("JSON.parse(sessionStorage.getItem('shopmate.session')).session_id")
+    for _ in range(2):
+        requests.post(
+            f"{shopmate.rasa_url}/conversations/{session_id}/trigger_intent",
+            params={"token": shopmate.auth_token, "output_channel": "latest"},
+            json={"name": "nlu_fallback"},
+            timeout=60,
+        ).raise_for_status()
     chips = page.locator(".shopmate-chip")
     expect(chips).to_have_count(2, timeout=30000)
+    # The chip sends the payload the bot offered: it is obeyed, not read as text.
     chips.first.click()
     expect(page.locator(".shopmate-msg.bot").last).to_have_text(
         response_texts(domain, "utter_handoff", "zh")[0], timeout=30000
@@ -108,3 +124,29 @@ def test_search_results_are_product_cards(browser: Browser, page_url: str) -> No
     # The card replaces its text line instead of repeating it.
     expect(page.locator(".shopmate-msg.bot", has_text="1. 真丝连衣裙")).to_have_count(1)
     page.close()
+
+
+def test_demo_login_makes_the_widget_a_signed_in_shopper(
+    browser: Browser, shopmate: ShopMate, domain: dict[str, Any]
+) -> None:
+    # The page's server signs Alice's token for the widget's own conversation only.
+    database = Database(shopmate.shop_db_url)
+    login = load_web_module("demo_login").DemoLogin(CustomerTokens(CUSTOMER_TOKEN_SECRET), database)
+    server = load_web_server().build_server(
+        "127.0.0.1", 0, shopmate.rasa_url, login, session_secret=SESSION_SECRET
+    )
+    try:
+        with serving(server) as url:
+            page = open_chat(browser, f"{url}/")
+            page.select_option("#demo-customer", "1")
+            page.wait_for_function("window.ShopMateAuth && window.ShopMateAuth.token")
+            send(page, "what's the status of order A1000001?")
+            reply = page.locator(".shopmate-msg.bot").first
+            # Proven by the token: the status, not the phone question.
+            expect(reply).to_contain_text("A1000001", timeout=30000)
+            assert (
+                response_texts(domain, "utter_ask_guest_phone", "en")[0] not in reply.inner_text()
+            )
+            page.close()
+    finally:
+        database.dispose()
