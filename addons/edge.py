@@ -328,7 +328,8 @@ class RateLimiter:
         allowed = True
         for key, (hits, window) in checks:
             try:
-                count = await self.counter.hit(key, window)
+                # One count per window: a 1 s window must not forget the minute's hits.
+                count = await self.counter.hit(f"{key}/{window}", window)
             except Exception:  # noqa: BLE001 - a limiter that is down must not stop the shop
                 return True
             if count > hits:

@@ -146,6 +146,16 @@ async def test_rate_limits_per_conversation_and_per_address() -> None:
     assert await limiter.allow("c1", "1.2.3.4")
 
 
+async def test_a_short_window_does_not_forget_the_long_one() -> None:
+    now = [0.0]
+    limiter = RateLimiter(parse_rates("2/1,3/60"), [], MemoryCounter(lambda: now[0]))
+    allowed = []
+    for second in range(5):
+        now[0] = float(second * 2)
+        allowed.append(await limiter.allow("c1", None))
+    assert allowed == [True, True, True, False, False]
+
+
 def test_settings_come_from_the_environment() -> None:
     settings = EdgeSettings.from_env(
         {
