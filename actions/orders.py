@@ -10,7 +10,8 @@ import asyncio
 import logging
 import re
 from abc import ABC, abstractmethod
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import shopper_language
 from actions.services.db.session import Database
+from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy, Outcome, Verdict
 from actions.services.identity import CustomerTokens, normalize_order_number
 from actions.services.orders import (
     ON_THE_WAY,
@@ -31,11 +33,9 @@ from actions.services.orders import (
     OrderSummary,
     Requester,
 )
-from actions.settings import get_settings
+from actions.settings import Settings, get_settings
 from actions.verification import (
-    MAX_FAILURES,
     default_tokens,
-    failures,
     logged_in_customer,
     requester_for,
     verified_orders,
@@ -58,6 +58,14 @@ CARRIER_NAMES_EN = {"顺丰速运": "SF Express", "中通快递": "ZTO Express",
 def default_order_service() -> OrderService:
     """One engine per action server process, created on first use."""
     return OrderService(Database(get_settings().database_url))
+
+
+def guest_proof_policy(settings: Settings) -> GuestProofPolicy:
+    return GuestProofPolicy(
+        max_failures=settings.guest_proof_max_failures,
+        delays=settings.guest_proof_delays_s,
+        lock=timedelta(minutes=settings.guest_proof_lock_minutes),
+    )
 
 
 def money(cents: int) -> str:
@@ -86,14 +94,24 @@ def last_order_intent(tracker: Tracker) -> str:
     return ORDER_INTENTS[0]
 
 
+def utter_locked(dispatcher: CollectingDispatcher, number: str, verdict: Verdict) -> None:
+    dispatcher.utter_message(
+        response="utter_verification_locked", order_id=number, minutes=verdict.locked_minutes
+    )
+
+
 class OrderActionMixin:
     """Services for order actions, injectable for tests."""
 
     def __init__(
-        self, orders: OrderService | None = None, tokens: CustomerTokens | None = None
+        self,
+        orders: OrderService | None = None,
+        tokens: CustomerTokens | None = None,
+        guard: GuestProofGuard | None = None,
     ) -> None:
         self._orders = orders
         self.tokens = tokens if tokens is not None else default_tokens()
+        self._guard = guard
 
     @property
     def orders(self) -> OrderService:
@@ -101,6 +119,14 @@ class OrderActionMixin:
         if self._orders is None:
             self._orders = default_order_service()
         return self._orders
+
+    @property
+    def guard(self) -> GuestProofGuard:
+        """The guests' phone-check limits, kept in the order service's database."""
+        if self._guard is None:
+            policy = guest_proof_policy(get_settings())
+            self._guard = GuestProofGuard(self.orders.database, policy)
+        return self._guard
 
 
 class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
@@ -143,15 +169,20 @@ class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
         if number is None:
             dispatcher.utter_message(response="utter_invalid_order_number")
             return {"order_id": None}
-        if failures(tracker).get(number, 0) >= MAX_FAILURES:
-            dispatcher.utter_message(response="utter_verification_locked", order_id=number)
-            return {"order_id": None}
         customer_id = logged_in_customer(tracker, self.tokens)
         if customer_id is not None:
             requester = Requester(customer_id=customer_id)
         elif number in verified_orders(tracker):
             requester = Requester(verified_order=number)
         else:
+            # A guest proves it with the phone next: not while phone checks are locked
+            # (the same for numbers that exist and numbers that do not).
+            verdict = await self._guarded(self.guard.check, number, dispatcher)
+            if verdict is None:
+                return {"order_id": None}
+            if verdict.outcome is Outcome.LOCKED:
+                utter_locked(dispatcher, number, verdict)
+                return {"order_id": None}
             return {"order_id": number, "guest_phone": None}
         return {"order_id": number, **await self._proven(requester, number, dispatcher, tracker)}
 
@@ -166,7 +197,20 @@ class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
             # "I am customer 1" or an order number is not an attempt at the phone: ask
             # again, count nothing.
             return {"guest_phone": None}
-        counts = failures(tracker)
+        # The try is counted (server-side, for every conversation) before the phone is
+        # compared, so parallel guesses cannot all pass one check.
+        verdict = await self._guarded(self.guard.begin_attempt, number, dispatcher)
+        if verdict is None:
+            return {"guest_phone": None}
+        if verdict.outcome is Outcome.LOCKED:
+            utter_locked(dispatcher, number, verdict)
+            return {"guest_phone": None, "order_id": None}
+        if verdict.outcome is Outcome.WAIT:
+            # Too soon after the last failure: counts nothing, the form asks again.
+            dispatcher.utter_message(
+                response="utter_verification_wait", seconds=verdict.wait_seconds
+            )
+            return {"guest_phone": None}
         try:
             proven = await asyncio.to_thread(self.orders.verify_guest, number, str(value or ""))
         except SQLAlchemyError as error:
@@ -174,6 +218,11 @@ class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
             dispatcher.utter_message(response="utter_order_service_unavailable")
             return {"guest_phone": None}
         if proven:
+            try:
+                await asyncio.to_thread(self.guard.record_success, number)
+            except SQLAlchemyError as error:
+                # The proof stands; the count stays until a later success or its expiry.
+                logger.warning("guest proof database error: %s", type(error).__name__)
             # Keep no phone digits in the tracker once they have served.
             slots = {
                 "guest_phone": "verified",
@@ -181,13 +230,23 @@ class OrderProofValidation(OrderActionMixin, FormValidationAction, ABC):
             }
             requester = Requester(verified_order=number)
             return {**slots, **await self._proven(requester, number, dispatcher, tracker)}
-        counts[number] = counts.get(number, 0) + 1
-        remaining = MAX_FAILURES - counts[number]
-        if remaining <= 0:
-            dispatcher.utter_message(response="utter_verification_locked", order_id=number)
-            return {"guest_phone": None, "order_id": None, "verification_failures": counts}
-        dispatcher.utter_message(response="utter_verification_failed", remaining=remaining)
-        return {"guest_phone": None, "verification_failures": counts}
+        if verdict.remaining <= 0:
+            utter_locked(dispatcher, number, verdict)
+            return {"guest_phone": None, "order_id": None}
+        dispatcher.utter_message(response="utter_verification_failed", remaining=verdict.remaining)
+        return {"guest_phone": None}
+
+    @staticmethod
+    async def _guarded(
+        call: Callable[[str], Verdict], number: str, dispatcher: CollectingDispatcher
+    ) -> Verdict | None:
+        """The guard's verdict, or None (the shopper told the service is down)."""
+        try:
+            return await asyncio.to_thread(call, number)
+        except SQLAlchemyError as error:
+            logger.error("guest proof database error: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_order_service_unavailable")
+            return None
 
     async def _proven(
         self, requester: Requester, number: str, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -79,6 +79,21 @@ class Settings:
     )
     # Signs logged-in shoppers' tokens (HS256, >= 32 chars). Empty: guests only.
     customer_token_secret: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", ""))
+    # Guests proving an order with phone digits (actions/services/guest_proof.py), counted
+    # per order number in the order database, across conversations: this many failures
+    # lock the number for GUEST_PROOF_LOCK_MINUTES; after the 1st, 2nd, ... failure the
+    # next try waits the seconds in GUEST_PROOF_DELAYS_S (the last one repeats).
+    guest_proof_max_failures: int = field(
+        default_factory=lambda: int(_env("GUEST_PROOF_MAX_FAILURES", "5"))
+    )
+    guest_proof_delays_s: tuple[float, ...] = field(
+        default_factory=lambda: tuple(
+            float(part) for part in _env("GUEST_PROOF_DELAYS_S", "0,0,2,5").split(",") if part
+        )
+    )
+    guest_proof_lock_minutes: float = field(
+        default_factory=lambda: _env_float("GUEST_PROOF_LOCK_MINUTES", 60.0)
+    )
     # Dates in answers are shown in the store's time zone.
     store_timezone: str = field(default_factory=lambda: _env("STORE_TIMEZONE", "Asia/Shanghai"))
     default_language: str = field(default_factory=lambda: _env("DEFAULT_LANGUAGE", "zh"))

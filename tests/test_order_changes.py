@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,14 +19,15 @@ from actions.order_changes import (
 )
 from actions.services.db import models as m
 from actions.services.db.session import Database
+from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy
 from actions.services.identity import CustomerTokens
 from actions.services.orders import OrderService
-from tests.conftest import TrackerBuilder
+from tests.conftest import SHOPPER, TrackerBuilder
 from tests.factories import ALICE, NOW, add_scenario
 
 TOKENS = CustomerTokens("c" * 40)
-ALICE_TOKEN = {"customer_token": TOKENS.sign(1)}
-BOB_TOKEN = {"customer_token": TOKENS.sign(2)}
+ALICE_TOKEN = {"customer_token": TOKENS.sign(1, SHOPPER)}
+BOB_TOKEN = {"customer_token": TOKENS.sign(2, SHOPPER)}
 
 
 @pytest.fixture
@@ -47,14 +49,20 @@ class Conversation:
     """Slots as the form would hold them, and the actions run on them in order."""
 
     def __init__(
-        self, orders: OrderService, tracker_for: TrackerBuilder, metadata: dict[str, Any] | None
+        self,
+        orders: OrderService,
+        tracker_for: TrackerBuilder,
+        metadata: dict[str, Any] | None,
+        guard: GuestProofGuard | None = None,
+        sender: str = SHOPPER,
     ) -> None:
         self.orders = orders
         self.tracker_for = tracker_for
         self.metadata = metadata or {}
         self.slots: dict[str, Any] = {}
         self.language = "zh"
-        self.form = ValidateChangeForm(orders, TOKENS)
+        self.sender = sender
+        self.form = ValidateChangeForm(orders, TOKENS, guard)
 
     def tracker(self, text: str = "", intent: str = "inform", **extra: Any) -> Any:
         return self.tracker_for(
@@ -64,6 +72,7 @@ class Conversation:
             slots=dict(self.slots),
             metadata=self.metadata,
             events=[{"event": "user", "timestamp": 1.0}],
+            sender_id=self.sender,
             **extra,
         )
 
@@ -286,6 +295,35 @@ async def test_a_guest_proves_the_order_before_any_change_is_planned(
     assert await guest.required() == ["order_id", "change_confirmed"]
     asked = await guest.ask(ActionAskChangeConfirmed)
     assert asked.messages[0]["amount"] == "¥350.00"
+
+
+async def test_wrong_phones_in_order_questions_and_changes_lock_the_order_for_every_guest(
+    orders: OrderService, tracker_for: TrackerBuilder, database: Database
+) -> None:
+    now = [NOW]
+    guard = GuestProofGuard(database, GuestProofPolicy(), clock=lambda: now[0])
+    told: list[str] = []
+    # Five guesses in three conversations (each a fresh start: restart, new sender id).
+    for sender, phones in [("g1", ["0000", "1111"]), ("g2", ["2222"]), ("g3", ["3333", "4444"])]:
+        guest = Conversation(orders, tracker_for, None, guard, sender)
+        await guest.start("cancel_order")
+        await guest.give("order_id", "A1000001")
+        for phone in phones:
+            told += said(await guest.give("guest_phone", phone))
+            now[0] += timedelta(seconds=10)
+    assert told == ["utter_verification_failed"] * 4 + ["utter_verification_locked"]
+    assert guest.slots["order_id"] is None
+    # A new conversation is refused at the order number; nothing is planned.
+    guest = Conversation(orders, tracker_for, None, guard, "g4")
+    await guest.start("cancel_order")
+    assert said(await guest.give("order_id", "A1000001")) == ["utter_verification_locked"]
+    assert guest.slots["order_id"] is None
+    assert await guest.required() == ["order_id", "guest_phone"]
+    # The owner, signed in, is not held up by it.
+    alice = Conversation(orders, tracker_for, ALICE_TOKEN, guard)
+    await alice.start("cancel_order")
+    await alice.give("order_id", "A1000001")
+    assert await alice.required() == ["order_id", "change_confirmed"]
 
 
 async def test_another_customers_order_cannot_be_changed(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,9 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.orders import ActionAnswerOrder, ValidateOrderForm
 from actions.services.db.session import Database
+from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy
 from actions.services.identity import CustomerTokens
 from actions.services.orders import OrderService
-from tests.conftest import TrackerBuilder
+from tests.conftest import SHOPPER, TrackerBuilder
 from tests.factories import ALICE, NOW, add_scenario
 
 SECRET = "t" * 40
@@ -24,12 +27,39 @@ def orders(database: Database) -> OrderService:
     return OrderService(database, clock=lambda: NOW)
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def guard(database: Database, clock: FakeClock) -> GuestProofGuard:
+    """The default limits (5 failures, waits 0/0/2/5 s, 60 minutes) on the test database."""
+    return GuestProofGuard(database, GuestProofPolicy(), clock=clock)
+
+
+@pytest.fixture
+def form(orders: OrderService, guard: GuestProofGuard) -> ValidateOrderForm:
+    return ValidateOrderForm(orders, TOKENS, guard)
+
+
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [m["response"] for m in dispatcher.messages]
 
 
 def as_customer(customer_id: int) -> dict[str, Any]:
-    return {"customer_token": TOKENS.sign(customer_id)}
+    return {"customer_token": TOKENS.sign(customer_id, SHOPPER)}
 
 
 async def test_guest_order_number_in_free_text_is_read_and_needs_proof(
@@ -65,30 +95,146 @@ async def test_guest_with_the_right_phone_digits_proves_the_order(
     assert result == {"guest_phone": "verified", "verified_orders": ["A1000003"]}
 
 
-async def test_five_wrong_phones_lock_the_order_for_the_conversation(
-    orders: OrderService, tracker_for: TrackerBuilder
-) -> None:
-    form = ValidateOrderForm(orders, TOKENS)
-    failures: dict[str, int] = {}
-    said: list[str] = []
-    for attempt in range(5):
-        dispatcher = CollectingDispatcher()
-        tracker = tracker_for(
-            "0000", slots={"order_id": "A1000003", "verification_failures": failures}
-        )
-        result = await form.validate_guest_phone("0000", dispatcher, tracker, {})
-        failures = result["verification_failures"]
-        said += responses(dispatcher)
+DISPATCHER_KEYS = {"text", "buttons", "elements", "custom", "template", "image", "attachment"}
+
+
+def essence(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each message as its response name and the values it was given."""
+    return [{k: v for k, v in m.items() if k not in DISPATCHER_KEYS} for m in messages]
+
+
+async def give_number(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, number: str, sender: str, **extra: Any
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The shopper types an order number in conversation `sender`; the form's answer."""
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_for(number, intent="inform", sender_id=sender, **extra)
+    result = await form.validate_order_id(number, dispatcher, tracker, {})
+    return result, essence(dispatcher.messages)
+
+
+async def give_phone(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, number: str, phone: str, sender: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The shopper types phone digits for `number` in conversation `sender`."""
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_for(phone, intent="inform", slots={"order_id": number}, sender_id=sender)
+    result = await form.validate_guest_phone(phone, dispatcher, tracker, {})
+    return result, essence(dispatcher.messages)
+
+
+async def five_wrong_phones(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, clock: FakeClock, number: str
+) -> list[dict[str, Any]]:
+    """Five wrong phones in three conversations (a restart, a new sender id), paced past
+    the waits; everything the form said, order number answers included."""
+    said: list[dict[str, Any]] = []
+    for sender, phone in zip(
+        ["guest-a", "guest-a", "guest-b", "guest-c", "guest-c"],
+        ["0000", "1111", "2222", "3333", "4444"],
+        strict=True,
+    ):
+        result, messages = await give_number(form, tracker_for, number, sender)
+        assert result == {"order_id": number, "guest_phone": None}
+        said += messages
+        result, messages = await give_phone(form, tracker_for, number, phone, sender)
         assert result["guest_phone"] is None
         assert "verified_orders" not in result
-        if attempt == 4:
-            assert result["order_id"] is None
-    assert said == ["utter_verification_failed"] * 4 + ["utter_verification_locked"]
-    # Even the right phone cannot open it again in this conversation.
-    dispatcher = CollectingDispatcher()
-    tracker = tracker_for("A1000003", slots={"verification_failures": failures})
-    assert await form.validate_order_id("A1000003", dispatcher, tracker, {}) == {"order_id": None}
-    assert responses(dispatcher) == ["utter_verification_locked"]
+        said += messages
+        clock.advance(seconds=10)
+    return said
+
+
+async def test_five_wrong_phones_across_conversations_lock_the_order(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, clock: FakeClock
+) -> None:
+    said = await five_wrong_phones(form, tracker_for, clock, "A1000003")
+    assert said == [
+        *({"response": "utter_verification_failed", "remaining": n} for n in (4, 3, 2, 1)),
+        {"response": "utter_verification_locked", "order_id": "A1000003", "minutes": 60},
+    ]
+    # A fourth conversation: the number is refused at once, the right phone changes nothing.
+    result, messages = await give_number(form, tracker_for, "A1000003", "guest-d")
+    assert result == {"order_id": None}
+    assert [(m["response"], m["minutes"]) for m in messages] == [("utter_verification_locked", 60)]
+    result, messages = await give_phone(form, tracker_for, "A1000003", "5678", "guest-d")
+    assert result == {"guest_phone": None, "order_id": None}
+    assert [m["response"] for m in messages] == ["utter_verification_locked"]
+    # The lock ends after its 60 minutes; then the right phone proves the order.
+    clock.advance(minutes=60)
+    result, messages = await give_phone(form, tracker_for, "A1000003", "5678", "guest-e")
+    assert result == {"guest_phone": "verified", "verified_orders": ["A1000003"]}
+
+
+async def test_a_locked_order_stays_open_to_its_signed_in_owner(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, clock: FakeClock
+) -> None:
+    await five_wrong_phones(form, tracker_for, clock, "A1000003")
+    result, messages = await give_number(
+        form, tracker_for, "A1000003", SHOPPER, metadata=as_customer(1)
+    )
+    assert (result, messages) == ({"order_id": "A1000003"}, [])
+
+
+async def test_an_order_that_does_not_exist_gets_exactly_the_same_replies(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, clock: FakeClock
+) -> None:
+    real = await five_wrong_phones(form, tracker_for, clock, "A1000003")
+    real += (await give_number(form, tracker_for, "A1000003", "guest-d"))[1]
+    clock.now = NOW
+    invented = await five_wrong_phones(form, tracker_for, clock, "A9999999")
+    invented += (await give_number(form, tracker_for, "A9999999", "guest-d"))[1]
+    assert invented == [{**m, "order_id": "A9999999"} if "order_id" in m else m for m in real]
+
+
+async def test_a_try_too_soon_is_asked_to_wait_and_counts_nothing(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, clock: FakeClock
+) -> None:
+    for phone in ["0000", "1111", "2222"]:
+        await give_phone(form, tracker_for, "A1000003", phone, "guest-a")
+    # After the third failure the next try waits 2 s, whichever conversation it is in.
+    result, messages = await give_phone(form, tracker_for, "A1000003", "3333", "guest-b")
+    assert result == {"guest_phone": None}  # the order stays; the form asks again
+    assert messages == [{"response": "utter_verification_wait", "seconds": 2}]
+    clock.advance(seconds=2)
+    _, messages = await give_phone(form, tracker_for, "A1000003", "3333", "guest-b")
+    assert messages == [{"response": "utter_verification_failed", "remaining": 1}]
+
+
+async def test_the_right_phone_clears_the_failures(
+    form: ValidateOrderForm, tracker_for: TrackerBuilder, clock: FakeClock
+) -> None:
+    for phone in ["0000", "1111", "2222"]:
+        await give_phone(form, tracker_for, "A1000003", phone, "guest-a")
+    clock.advance(seconds=2)
+    result, _ = await give_phone(form, tracker_for, "A1000003", "5678", "guest-a")
+    assert result["guest_phone"] == "verified"
+    _, messages = await give_phone(form, tracker_for, "A1000003", "0000", "guest-b")
+    assert messages == [{"response": "utter_verification_failed", "remaining": 4}]
+
+
+async def test_guard_database_down_gets_a_polite_answer_and_logs_no_digits(
+    orders: OrderService,
+    tracker_for: TrackerBuilder,
+    tmp_path: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broken = GuestProofGuard(Database(f"sqlite:///{tmp_path}/missing-tables.db"))
+    form = ValidateOrderForm(orders, TOKENS, broken)
+    caplog.set_level(logging.DEBUG)
+    result, messages = await give_number(form, tracker_for, "A1000003", "guest-a")
+    assert result == {"order_id": None}
+    assert [m["response"] for m in messages] == ["utter_order_service_unavailable"]
+    result, messages = await give_phone(form, tracker_for, "A1000003", "13812345678", "guest-a")
+    assert result == {"guest_phone": None}
+    assert [m["response"] for m in messages] == ["utter_order_service_unavailable"]
+    assert caplog.records
+    assert not any(digits in caplog.text for digits in ("5678", "1381"))
+    # The signed-in shopper does not need the guard at all.
+    result, messages = await give_number(
+        form, tracker_for, "A1000001", SHOPPER, metadata=as_customer(1)
+    )
+    assert (result, messages) == ({"order_id": "A1000001"}, [])
 
 
 async def test_logged_in_shopper_cannot_reach_another_customers_order(
@@ -108,7 +254,7 @@ async def test_logged_in_shopper_cannot_reach_another_customers_order(
 @pytest.mark.parametrize(
     "metadata",
     [
-        {"customer_token": CustomerTokens("f" * 40).sign(1)},  # signed with another secret
+        {"customer_token": CustomerTokens("f" * 40).sign(1, SHOPPER)},  # signed with another secret
         {"customer_token": "not-a-token"},
         {"customer_id": 1},  # a claim, not a token
         {},

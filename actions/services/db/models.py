@@ -374,3 +374,20 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("audit_entity", "entity", "entity_id"),)
+
+
+class GuestProofAttempt(Base):
+    """Failed phone checks per order number a guest typed (actions/services/guest_proof.py).
+
+    Any well-formed number gets a row, whether or not the order exists, so the limits
+    tell nothing about which orders exist; hence no foreign key. Never a phone number.
+    """
+
+    __tablename__ = "guest_proof_attempts"
+
+    order_number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("failures >= 0", name="guest_proof_failures_not_negative"),)
