@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from actions.services.db.columns import utcnow
 from actions.services.db.models import GuestProofAttempt
 from actions.services.db.session import Database
+from actions.services.identity import normalize_order_number
 
 
 class Outcome(enum.StrEnum):
@@ -99,6 +100,11 @@ def _minutes_up(delta: timedelta) -> int:
     return max(1, math.ceil(delta.total_seconds() / 60))
 
 
+def _key(order_number: str) -> str:
+    """One row per order number however it was typed ("a-1000003" is A1000003)."""
+    return normalize_order_number(order_number) or order_number.strip().upper()[:16]
+
+
 class GuestProofGuard:
     """Failed phone checks per order number, shared by every conversation."""
 
@@ -118,7 +124,7 @@ class GuestProofGuard:
         """The verdict for a phone check now; reads only, counts nothing."""
         now = self.clock()
         with self.database.session() as session:
-            row = session.get(GuestProofAttempt, order_number)
+            row = session.get(GuestProofAttempt, _key(order_number))
             return self._verdict(self._state(row, now), now)
 
     def begin_attempt(self, order_number: str) -> Verdict:
@@ -138,7 +144,9 @@ class GuestProofGuard:
         """The phone was right: forget the failures (and a lock this very try set)."""
         with self.database.session() as session:
             session.execute(
-                delete(GuestProofAttempt).where(GuestProofAttempt.order_number == order_number)
+                delete(GuestProofAttempt).where(
+                    GuestProofAttempt.order_number == _key(order_number)
+                )
             )
 
     # --- rules -------------------------------------------------------------------------
@@ -187,6 +195,7 @@ class GuestProofGuard:
     def _locked_row(session: Session, order_number: str) -> GuestProofAttempt:
         """The number's row, created if absent, held until the transaction ends."""
         dialect = session.get_bind().dialect.name
+        order_number = _key(order_number)
         values = {"order_number": order_number, "failures": 0}
         if dialect == "postgresql":
             session.execute(

@@ -127,6 +127,14 @@ def test_numbers_are_counted_apart_and_a_quiet_hour_forgets_failures(
     assert guard.check("A1000003") == Verdict(ALLOWED, remaining=5)
 
 
+def test_a_number_counts_as_one_however_it_is_typed(guard: GuestProofGuard) -> None:
+    for typed in ["A1000003", "a1000003", "a-1000003", " A 1000003 "]:
+        guard.record_failure(typed)
+    assert guard.check("A1000003").remaining == 1
+    guard.record_success("a1000003")
+    assert guard.check("A1000003").remaining == 5
+
+
 def test_record_failure_counts_whatever_the_state(guard: GuestProofGuard, clock: FakeClock) -> None:
     assert guard.record_failure("A1000003") == Verdict(ALLOWED, remaining=4)
     assert guard.record_failure("A1000003") == Verdict(ALLOWED, remaining=3)
