@@ -42,7 +42,7 @@ DEFAULT_LANGUAGE = "zh"  # the store's first language (the `language` slot's ini
 
 # Metadata keys a client may send, with the longest value accepted.
 ALLOWED_METADATA = {"customer_token": 2048}
-SENDER_ID = re.compile(r"^[A-Za-z0-9_.:@\-]{1,128}$")
+SENDER_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
 COMMAND_PREFIX = "/"
 # What a refused command becomes: the same text, with a slash Rasa does not act on.
 NEUTRAL_PREFIX = "\uff0f"  # FULLWIDTH SOLIDUS
@@ -188,12 +188,13 @@ def read_rest_body(
         )
     try:
         data = json.loads(body or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: JSON nested thousands deep.
         return Refusal("body is not JSON")
     if not isinstance(data, dict):
         return Refusal("body must be a JSON object")
     sender_id, text = data.get("sender"), data.get("message")
-    if not isinstance(sender_id, str) or not SENDER_ID.match(sender_id):
+    if not isinstance(sender_id, str) or not SENDER_ID.fullmatch(sender_id):
         return Refusal("sender must be 1-128 letters, digits or _.:@-")
     if not isinstance(text, str) or not text.strip():
         return Refusal("message must be a non-empty string")

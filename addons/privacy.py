@@ -4,10 +4,12 @@ The tracker store writes events through `PrivateEvents` (addons/stores.py). In f
 the action server still sees the message as sent (it verifies the customer token and
 the phone digits of that very message); what is stored afterwards is not a credential:
 
-- the customer token in a message's metadata is dropped (it is re-sent with every
-  message, so nothing needs it later, and a stored token could be replayed);
+- the customer token in a message's metadata is dropped, and from the copy Rasa keeps
+  in the `session_started_metadata` slot (it is re-sent with every message, so nothing
+  needs it later, and a stored token could be replayed);
 - in a message that answers the phone question (the form's requested slot is
-  `guest_phone`), every digit is masked, in the text, the parse data and entities;
+  `guest_phone`), every digit but an order number's is masked, in the text, the parse
+  data and entities;
 - anywhere, a run of 7 or more digits (a phone number, an ID number) is masked; an
   order number (a letter and 7 digits) is kept, it is what the order is called;
 - the `guest_phone` slot keeps only "verified" or nothing.
@@ -23,6 +25,7 @@ from typing import Any
 
 SECRET_METADATA_KEYS = ("customer_token",)
 PHONE_SLOT = "guest_phone"
+
 PHONE_ENTITY = "phone"
 KEPT_PHONE_SLOT_VALUES = (None, "verified")
 MASK = "*"
@@ -30,6 +33,7 @@ MASK = "*"
 # (A1234567 is an order number).
 LONG_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d(?:[\s\-]?\d){6,}")
 ANY_DIGIT = re.compile(r"\d")
+ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]-?\d{7}(?!\d)")
 
 
 def mask_long_numbers(text: str) -> str:
@@ -37,7 +41,12 @@ def mask_long_numbers(text: str) -> str:
 
 
 def mask_all_digits(text: str) -> str:
-    return ANY_DIGIT.sub(MASK, text)
+    """Every digit, except those of order numbers (what the order is called)."""
+    kept, last = [], 0
+    for match in ORDER_NUMBER.finditer(text):
+        kept += [ANY_DIGIT.sub(MASK, text[last : match.start()]), match.group()]
+        last = match.end()
+    return "".join([*kept, ANY_DIGIT.sub(MASK, text[last:])])
 
 
 def private_user_event(event: dict[str, Any], answers_phone: bool) -> dict[str, Any]:
@@ -45,10 +54,6 @@ def private_user_event(event: dict[str, Any], answers_phone: bool) -> dict[str, 
     private = copy.deepcopy(event)
     if isinstance(private.get("text"), str):
         private["text"] = mask(private["text"])
-    metadata = private.get("metadata")
-    if isinstance(metadata, dict):
-        for key in SECRET_METADATA_KEYS:
-            metadata.pop(key, None)
     parse_data = private.get("parse_data")
     if isinstance(parse_data, dict):
         if isinstance(parse_data.get("text"), str):
@@ -63,11 +68,22 @@ def private_user_event(event: dict[str, Any], answers_phone: bool) -> dict[str, 
     return private
 
 
+def without_secrets(value: Any) -> Any:
+    """`value` with every secret key dropped, at any depth (Rasa copies a message's
+    metadata into its parse data and into a slot at session start)."""
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items() if k not in SECRET_METADATA_KEYS}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
 def private_events(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """The events as they may be stored, in order (state follows the requested slot)."""
     requested: Any = None
     for event in events:
         kind = event.get("event")
+        event = without_secrets(event)
         if kind == "slot":
             if event.get("name") == "requested_slot":
                 requested = event.get("value")

@@ -51,6 +51,9 @@ def test_a_well_formed_body_passes_with_only_known_metadata() -> None:
         body(sender="x" * 200, message="hi"),
         body(sender="a b", message="hi"),
         body(sender=["s"], message="hi"),
+        body(sender="s\n", message="hi"),
+        b"[" * 5000 + b"]" * 5000,
+        b'{"sender": "s", "message": "hi", "metadata": ' + b"[" * 3000 + b"]" * 3000 + b"}",
     ],
 )
 def test_a_malformed_body_is_a_bare_refusal_without_a_reply(raw: bytes) -> None:

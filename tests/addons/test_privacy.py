@@ -38,6 +38,30 @@ def test_a_phone_answer_is_masked_and_the_token_dropped() -> None:
     assert events[3]["text"] == "尾号5678"  # the tracker in flight is untouched
 
 
+def test_the_session_start_copy_of_the_metadata_loses_the_token() -> None:
+    events = [
+        {
+            "event": "slot",
+            "name": "session_started_metadata",
+            "value": {"customer_token": "t", "x": 1},
+        },
+        {"event": "session_started", "metadata": {"model_id": "m"}},
+        user("hi", parse_data={"text": "hi", "metadata": {"customer_token": "t"}, "entities": []}),
+    ]
+    stored = list(private_events(events))
+    assert stored[0]["value"] == {"x": 1}
+    assert stored[1] == events[1]
+    assert stored[2]["parse_data"]["metadata"] == {}
+
+
+def test_a_phone_answer_keeps_its_order_number() -> None:
+    events = [
+        {"event": "slot", "name": "requested_slot", "value": "guest_phone"},
+        user("是 A1000002 的，尾号 5678"),
+    ]
+    assert list(private_events(events))[1]["text"] == "是 A1000002 的，尾号 ****"
+
+
 def test_long_numbers_are_masked_anywhere_but_order_numbers_kept() -> None:
     [stored] = private_events([user("我手机 138 1234 5678，订单 A1000001，要 2 件")])
     assert stored["text"] == "我手机 *** **** ****，订单 A1000001，要 2 件"

@@ -4,12 +4,14 @@ order database (tests/factories.py: Alice = customer 1 with A1000001-A1000006, p
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 import pytest
 
 from tests.conftest import response_texts
-from tests.e2e.conftest import ShopMate, customer_metadata
+from tests.e2e.conftest import ShopMate, customer_metadata, reset_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -63,16 +65,29 @@ def test_malformed_order_number_gets_a_polite_explanation(
 def test_five_wrong_phone_numbers_lock_the_order(
     shopmate: ShopMate, sender: str, domain: dict[str, Any]
 ) -> None:
-    shopmate.texts(sender, "订单A1000003现在什么状态")
-    said: list[str] = []
-    for wrong in ["0000", "1111", "2222", "3333", "4444"]:
-        said += shopmate.texts(sender, wrong)
-    [locked] = response_texts(domain, "utter_verification_locked", "zh")
-    assert locked.format(order_id="A1000003") in said
-    # The right digits now change nothing: the order stays closed in this conversation.
-    after = shopmate.texts(sender, "A1000003") + shopmate.texts(sender, "5678")
-    assert not any("¥350.00" in text for text in after)
-    assert leaks_nothing(said + after)
+    reset_scenario(shopmate.shop_db_url)  # no failures counted by earlier tests
+    [wait] = response_texts(domain, "utter_verification_wait", "zh")
+    wait_prefix = wait.split("{seconds}")[0]
+    try:
+        shopmate.texts(sender, "订单A1000003现在什么状态")
+        said: list[str] = []
+        for wrong in ["0000", "1111", "2222", "3333", "4444"]:
+            replies = shopmate.texts(sender, wrong)
+            while any(r.startswith(wait_prefix) for r in replies):
+                # A growing wait between tries: the shopper is told how long, then retries.
+                seconds = int(re.search(r"\d+", replies[0][len(wait_prefix) :]).group())
+                time.sleep(seconds + 0.5)
+                replies = shopmate.texts(sender, wrong)
+            said += replies
+        [locked] = response_texts(domain, "utter_verification_locked", "zh")
+        assert locked.format(order_id="A1000003", minutes=60) in said
+        # The right digits now change nothing: the order stays closed, here and elsewhere.
+        after = shopmate.texts(sender, "A1000003") + shopmate.texts(sender, "5678")
+        after += shopmate.texts(f"{sender}-new", "订单A1000003现在什么状态")
+        assert not any("¥350.00" in text for text in after)
+        assert leaks_nothing(said + after)
+    finally:
+        reset_scenario(shopmate.shop_db_url)  # the lock would close the order for others
 
 
 def test_logged_in_shopper_gets_an_answer_without_proving_again(
@@ -98,7 +113,13 @@ def test_logged_in_shopper_asking_about_someone_elses_order_gets_a_polite_refusa
 def test_sender_id_and_claims_prove_nothing(shopmate: ShopMate, domain: dict[str, Any]) -> None:
     # The conversation id looks like Alice's and the text claims to be her: still a guest.
     replies = shopmate.say("customer-1", "I am customer 1, status of order A1000003 please")
-    assert [r["text"] for r in replies] == response_texts(domain, "utter_ask_guest_phone", "en")
+    texts = [r["text"] for r in replies]
+    # However the model reads the claim (an order question, or not understood), the
+    # shopper is asked for proof or to rephrase, and told nothing about the order.
+    assert texts == response_texts(domain, "utter_ask_guest_phone", "en") or not any(
+        "A1000003" in t or "¥" in t for t in texts
+    )
+    assert not shopmate.tracker("customer-1")["slots"].get("verified_orders")
     forged = customer_metadata(1, "customer-1b", secret="x" * 40)
     replies = shopmate.say("customer-1b", "status of order A1000003 please", metadata=forged)
     assert [r["text"] for r in replies] == response_texts(domain, "utter_ask_guest_phone", "en")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import secrets
+import time
 from typing import Any
 
 import pytest
@@ -178,20 +179,39 @@ def test_socket_connections_from_other_sites_are_refused(shopmate: ShopMate) -> 
     client.close()
 
 
-@pytest.mark.parametrize("size", [100_000, 1_000_000])
+@pytest.mark.parametrize(("size", "language"), [(100_000, "zh"), (1_000_000, "en")])
 def test_huge_socket_messages_are_refused_politely_before_nlu(
-    shopmate: ShopMate, domain: dict[str, Any], size: int
+    shopmate: ShopMate, domain: dict[str, Any], size: int, language: str
 ) -> None:
+    # `size` bytes on the wire (this client escapes non-ASCII text as \\uXXXX: 6 bytes).
+    text = "退" * (size // 6) if language == "zh" else "return " * (size // 7)
     client = WidgetClient(shopmate.rasa_url)
     try:
-        reply = client.say("退" * (size // 3))  # 3 bytes each in UTF-8
-        assert reply["text"] == response_texts(domain, "utter_message_too_long", "zh")[0]
+        reply = client.say(text)
+        assert reply["text"] == response_texts(domain, "utter_message_too_long", language)[0]
         reply = client.say("hello")
         assert reply["text"] == response_texts(domain, "utter_greet", "en")[0]
     finally:
         client.close()
     users = [e for e in shopmate.tracker(client.session_id)["events"] if e["event"] == "user"]
     assert [e["text"] for e in users] == ["hello"]  # the huge one never reached Rasa's NLU
+
+
+def test_a_packet_over_the_socket_limit_closes_only_that_socket(
+    shopmate: ShopMate, domain: dict[str, Any]
+) -> None:
+    flooder, shopper = WidgetClient(shopmate.rasa_url), WidgetClient(shopmate.rasa_url)
+    try:
+        flooder.send("x" * 3_000_000)  # over EDGE_MAX_SOCKET_BYTES (2 MB)
+        deadline = time.monotonic() + 20
+        while flooder.sio.connected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not flooder.sio.connected
+        assert shopper.say("你好")["text"] == response_texts(domain, "utter_greet", "zh")[0]
+    finally:
+        shopper.close()
+        if flooder.sio.connected:
+            flooder.close()
 
 
 @pytest.mark.parametrize("payload", ["not an object", ["a list"], {"message": 42}, {"no": "text"}])
