@@ -265,10 +265,11 @@ class GuardedSocketIOInput(SocketIOInput):
                 logger.info("socketio: session request refused")
                 await sio.emit("session_rejected", {"reason": "invalid session"}, room=sid)
                 return
-            if self.session_persistence:
-                entered = sio.enter_room(sid, session_id)
-                if inspect.isawaitable(entered):  # python-socketio >= 5.10
-                    await entered
+            # Always a room per conversation (Rasa's session_persistence): replies go to
+            # the room of the proven conversation, never to a socket the client named.
+            entered = sio.enter_room(sid, session_id)
+            if inspect.isawaitable(entered):  # python-socketio >= 5.10
+                await entered
             self.joined[sid] = session_id
             await sio.emit("session_confirm", session_id, room=sid)
 
