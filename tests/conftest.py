@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,6 +23,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.services.db.session import Database
+from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy
+from tests.factories import NOW
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,3 +195,30 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
         db = Database(url)
         stack.callback(db.dispose)
         yield db
+
+
+# --- clock and guest proof limits ------------------------------------------------------
+
+
+class FakeClock:
+    """A clock the test moves by hand (services take `clock=` callables)."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def guard(database: Database, clock: FakeClock) -> GuestProofGuard:
+    """The default limits (5 failures, waits 0/0/2/5 s, 60 minutes) on the test database."""
+    return GuestProofGuard(database, GuestProofPolicy(), clock=clock)

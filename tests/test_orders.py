@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,10 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.orders import ActionAnswerOrder, ValidateOrderForm
 from actions.services.db.session import Database
-from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy
+from actions.services.guest_proof import GuestProofGuard
 from actions.services.identity import CustomerTokens
 from actions.services.orders import OrderService
-from tests.conftest import SHOPPER, TrackerBuilder
+from tests.conftest import SHOPPER, FakeClock, TrackerBuilder
 from tests.factories import ALICE, NOW, add_scenario
 
 SECRET = "t" * 40
@@ -25,28 +24,6 @@ TOKENS = CustomerTokens(SECRET)
 def orders(database: Database) -> OrderService:
     add_scenario(database)
     return OrderService(database, clock=lambda: NOW)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def guard(database: Database, clock: FakeClock) -> GuestProofGuard:
-    """The default limits (5 failures, waits 0/0/2/5 s, 60 minutes) on the test database."""
-    return GuestProofGuard(database, GuestProofPolicy(), clock=clock)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,30 +11,10 @@ from actions.services.db.models import GuestProofAttempt
 from actions.services.db.session import Database
 from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy, Outcome, Verdict
 from actions.settings import get_settings
+from tests.conftest import FakeClock
 from tests.factories import NOW, add_scenario
 
 ALLOWED, WAIT, LOCKED = Outcome.ALLOWED, Outcome.WAIT, Outcome.LOCKED
-
-
-class FakeClock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def guard(database: Database, clock: FakeClock) -> GuestProofGuard:
-    return GuestProofGuard(database, GuestProofPolicy(), clock=clock)
 
 
 def stored_failures(database: Database, number: str) -> int:
