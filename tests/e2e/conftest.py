@@ -172,6 +172,10 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         "REST_CHANNEL_TOKEN": REST_CHANNEL_TOKEN,
         # The widget test serves the page on a free port of this machine.
         "SHOP_ORIGINS": "http://127.0.0.1:*",
+        # Every socket of the whole e2e session comes from 127.0.0.1, hundreds a minute:
+        # the per-address limit is raised here (its logic: tests/addons/test_edge.py);
+        # the per-conversation limit stays the shipped one (tests/e2e/test_edge.py).
+        "EDGE_RATE_PER_ADDRESS": "200/1,20000/60",
     }
     env.pop("TRACKER_DB_URL", None)
     env.pop("REDIS_URL", None)
