@@ -178,7 +178,7 @@ def read_rest_body(
     """The REST webhook's body, at most `max_body_bytes` of it (`truncated` says more came)."""
     if truncated:
         prefix = body[:1024].decode("utf-8", errors="ignore")
-        sender = re.search(r'"sender"\s*:\s*"([A-Za-z0-9_.:@\-]{1,128})"', prefix)
+        sender = re.search(rf'"sender"\s*:\s*"({SENDER_ID.pattern})"', prefix)
         text = prefix.split('"message"', 1)[-1]
         return Refusal(
             "too_long",

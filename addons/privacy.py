@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from addons.normalise import ORDER_NUMBER
+
 SECRET_METADATA_KEYS = ("customer_token",)
 PHONE_SLOT = "guest_phone"
 
@@ -33,7 +35,8 @@ MASK = "*"
 # (A1234567 is an order number).
 LONG_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d(?:[\s\-]?\d){6,}")
 ANY_DIGIT = re.compile(r"\d")
-ORDER_NUMBER = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]-?\d{7}(?!\d)")
+# An order number standing alone in a text (addons/normalise.py says what one is).
+ORDER_NUMBER_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9]){ORDER_NUMBER.pattern}(?!\d)")
 
 
 def mask_long_numbers(text: str) -> str:
@@ -43,7 +46,7 @@ def mask_long_numbers(text: str) -> str:
 def mask_all_digits(text: str) -> str:
     """Every digit, except those of order numbers (what the order is called)."""
     kept, last = [], 0
-    for match in ORDER_NUMBER.finditer(text):
+    for match in ORDER_NUMBER_IN_TEXT.finditer(text):
         kept += [ANY_DIGIT.sub(MASK, text[last : match.start()]), match.group()]
         last = match.end()
     return "".join([*kept, ANY_DIGIT.sub(MASK, text[last:])])

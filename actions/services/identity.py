@@ -18,7 +18,6 @@ import jwt
 
 AUDIENCE = "shopmate"
 ALGORITHM = "HS256"
-MAX_GUEST_FAILURES = 5
 ORDER_NUMBER = re.compile(r"^[A-Z]\d{7}$")
 
 
