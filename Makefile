@@ -21,7 +21,7 @@ NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
 .PHONY: help install install-browser env db index train run shell test lint typecheck validate \
-        unit integration rasa-test bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install clean
+        unit integration rasa-test eval bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -60,6 +60,7 @@ env: ## Create .env with random secrets if it does not exist
 train: $(RASA_VENV)/.installed ## Train a model if none is newer than the training data
 	@latest=$$(ls -t models/*.tar.gz 2>/dev/null | head -n 1); \
 	if [ -z "$$latest" ] || [ -n "$$(find $(TRAINING_INPUTS) -type f -newer "$$latest" 2>/dev/null | head -n 1)" ]; then \
+	  echo "training the assistant's model (NLU and dialogue; about 3 minutes on 2 cores)..."; \
 	  $(RASA) train --domain domain --data $(NLU_DATA) --config config.yml --out models --fixed-model-name shopmate; \
 	else echo "model $$latest is up to date"; fi
 
@@ -104,8 +105,10 @@ test: install install-browser lint typecheck validate index train rasa-test ## E
 bench: install train ## Latency, throughput, memory beside a stock `rasa init` bot (var/bench/spine.json)
 	$(PY) scripts/bench_spine.py
 
-bench-nlu: install ## Intent macro-F1 per language on a held-out split (var/bench/nlu.json)
-	$(PY) scripts/bench_nlu.py
+eval: install ## NLU: pipelines compared on the fixed held-out set, 5-fold CV, confusion matrix (var/eval/nlu.json)
+	$(PY) scripts/eval_nlu.py --stock --folds 5
+
+bench-nlu: eval ## Alias of `make eval`
 
 bench-kb: install index ## Knowledge base: retrieval (bm25/dense/hybrid) and answers (BLEU, ROUGE-L, faithfulness)
 	$(PY) scripts/bench_kb_retrieval.py

@@ -75,6 +75,11 @@ def _variant_label(color: str | None, size: str | None, language: str) -> str:
     return " ".join(p for p in parts if p) or "—"
 
 
+# The replies that ask which variant: the shopper's next "M" / "白色" answers them.
+VARIANT_QUESTIONS = ("utter_ask_cart_color", "utter_ask_cart_size")
+CHOOSING_VARIANT_SLOT = "choosing_variant"
+
+
 class ActionAddToCart(CartActionMixin, Action):
     """Put the product the shopper points at into the cart; asks for the colour or
     size when the product has several and the message names none."""
@@ -204,10 +209,12 @@ class ActionAddToCart(CartActionMixin, Action):
         except Exception as error:  # noqa: BLE001 - the shopper still gets an answer
             logger.error("cart unavailable: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_cart_unavailable")
-            return []
+            return [SlotSet(CHOOSING_VARIANT_SLOT, False)]
         focus = reply.pop("focus", None)
         dispatcher.utter_message(**reply)
-        return [SlotSet(FOCUS_SLOT, focus)] if focus else []
+        choosing = reply["response"] in VARIANT_QUESTIONS
+        events: list[EventType] = [SlotSet(CHOOSING_VARIANT_SLOT, choosing)]
+        return [SlotSet(FOCUS_SLOT, focus), *events] if focus else events
 
 
 class ActionBestOffer(CartActionMixin, Action):

@@ -19,3 +19,13 @@ def shopper_language(tracker: Tracker) -> str:
 
 def latest_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
+
+
+def previous_user_text(tracker: Tracker) -> str | None:
+    """What the shopper said before their latest message (a follow-up leans on it)."""
+    user_texts = [
+        str(event.get("text") or "")
+        for event in tracker.events
+        if event.get("event") == "user" and not str(event.get("text") or "").startswith("/")
+    ]
+    return user_texts[-2] if len(user_texts) >= 2 and user_texts[-2] else None

@@ -19,7 +19,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text, shopper_language
+from actions.common import latest_text, previous_user_text, shopper_language
 from actions.services.knowledge import KnowledgeAnswer, KnowledgeBase
 from actions.services.llm import GenerationRequest, Generator, TaskKind, get_generator
 from actions.settings import get_settings
@@ -56,7 +56,10 @@ class KnowledgeAnswerMixin:
     async def retrieve(self, tracker: Tracker) -> KnowledgeAnswer:
         # Embedding and BM25 are CPU work: keep them off the event loop.
         return await asyncio.to_thread(
-            self.knowledge_base.answer, latest_text(tracker), shopper_language(tracker)
+            self.knowledge_base.answer_in_context,
+            latest_text(tracker),
+            shopper_language(tracker),
+            previous_user_text(tracker),
         )
 
     async def send_answer(

@@ -356,3 +356,24 @@ class ActionAnswerOrder(OrderActionMixin, Action):
                 method=METHOD_NAMES[language].get(refund.method, refund.method),
                 date=local_time(refund.completed_at or refund.created_at),
             )
+
+
+class ActionExplainForm(Action):
+    """Help with the question the form just asked ("我忘了手机号", "where is the
+    order number?"): where to find it, why it is needed, and the ways out. The form
+    asks its question again after this (the rules resume it)."""
+
+    HELP_BY_SLOT = {"order_id": "utter_help_order_id", "guest_phone": "utter_help_guest_phone"}
+
+    def name(self) -> str:
+        return "action_explain_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        requested = tracker.get_slot("requested_slot")
+        if tracker.active_loop_name is None:
+            # Outside a form the question is nearly always where the order number is.
+            requested = "order_id"
+        dispatcher.utter_message(response=self.HELP_BY_SLOT.get(str(requested), "utter_help_form"))
+        return []

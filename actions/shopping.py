@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -48,6 +49,10 @@ SHOWN_SLOT = "shown_products"
 FOCUS_SLOT = "product_code"
 CATEGORY_SLOT = "product_category"
 DETAILS_SLOT = "search_details"
+# Intents whose text answers a search form question ("跑鞋", "不限", "黑色 M码").
+ANSWER_INTENTS = frozenset(
+    {"inform", "search_product", "refine_search", "affirm", "deny", "nlu_fallback", None}
+)
 SIZE_WORDS = ("尺码", "尺寸", "码数", "鞋码", "大小", "穿多大", "size", "fit")
 DROPPED_NAMES = {
     "zh": {
@@ -80,6 +85,46 @@ def category_name(code: str | None, language: str) -> str:
     return spec.zh if language == "zh" else spec.en
 
 
+# Words that name no kind of product: "I want to buy something" asks for a category.
+GENERIC_KIND_WORDS = frozenset(
+    """
+    something anything stuff thing things product products item items goods gift
+    buy find looking look want need get some any one ones new good nice cheap
+    东西 商品 产品 宝贝 好物 物品 礼物 一些 点 个 件 款 买 找 看看 推荐
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+# A budget in another currency: the catalog's prices are in yuan (¥).
+FOREIGN_CURRENCY = re.compile(
+    r"\$|usd|dollars?|bucks|eur|euros?|€|£|pounds?|美元|美金|刀|欧元|英镑|日元|港币|港元", re.IGNORECASE
+)
+
+
+def unknown_kind(parsed: ParsedQuery) -> str | None:
+    """The words of a product kind the catalog does not know ("winter jacket"), or
+    None when the message names no kind at all."""
+    if parsed.category is not None:
+        return None
+    words = [w for w in re.split(r"[\s,，。!?？！]+", parsed.terms) if w]
+    meaningful = [w for w in words if w.lower() not in GENERIC_KIND_WORDS and not w.isdigit()]
+    return " ".join(meaningful) or None
+
+
+def variant_title(record: ProductRecord, language: str, wanted: Sequence[str]) -> str:
+    """The product's title as the variant the shopper asked for: a dress found through
+    its red variant is shown red, not under its first colour's name."""
+    title = record.title(language)
+    colour = next((c for c in wanted if c in record.colors), None)
+    if colour is None or not record.colors or colour == record.colors[0]:
+        return title
+    primary, chosen = color_label(record.colors[0], language), color_label(colour, language)
+    if primary and primary in title:
+        return title.replace(primary, chosen, 1)
+    if primary.lower() in title.lower():
+        start = title.lower().index(primary.lower())
+        return title[:start] + chosen + title[start + len(primary) :]
+    return f"{title}（{chosen}）" if language == "zh" else f"{title} ({chosen})"
+
+
 def message_text(tracker: Tracker) -> str:
     """The shopper's words; a button payload ("/intent{...}") carries none."""
     text = latest_text(tracker).strip()
@@ -101,8 +146,18 @@ def search_state(tracker: Tracker) -> tuple[str, ProductFilter] | None:
     )
 
 
-def state_value(text: str, spec: ProductFilter) -> dict[str, Any]:
-    return {"text": text, "filter": spec.to_dict()}
+def state_value(text: str, spec: ProductFilter, asked_kind: str | None = None) -> dict[str, Any]:
+    value: dict[str, Any] = {"text": text, "filter": spec.to_dict()}
+    if asked_kind:
+        value["asked_kind"] = asked_kind[:60]
+    return value
+
+
+def asked_kind_of(tracker: Tracker) -> str | None:
+    """A kind the catalog does not carry that the running search stands in for."""
+    value = tracker.get_slot(FILTER_SLOT)
+    kind = value.get("asked_kind") if isinstance(value, dict) else None
+    return str(kind)[:60] if isinstance(kind, str) and kind else None
 
 
 def shown_ids(tracker: Tracker) -> list[int]:
@@ -174,16 +229,18 @@ class ShoppingActionMixin:
         records: Sequence[ProductRecord],
         language: str,
         channel: str | None = None,
+        colors: Sequence[str] = (),
     ) -> None:
         """One card per product: the text line for every channel, plus, for the web
         widget and REST clients, a structured card (image, rating, code). It is wrapped
         in "data" because Rasa's Socket.IO channel emits a custom payload's keys as
         arguments of its emit call."""
         for index, record in enumerate(records, start=1):
+            title = variant_title(record, language, colors)
             card = {
                 "index": index,
                 "code": record.code,
-                "title": record.title(language),
+                "title": title,
                 "price": money(record.price_cents),
                 "price_cents": record.price_cents,
                 "rating": record.rating,
@@ -196,7 +253,7 @@ class ShoppingActionMixin:
             dispatcher.utter_message(
                 response="utter_product_card" if record.in_stock else "utter_product_card_sold_out",
                 index=index,
-                title=record.title(language),
+                title=title,
                 price=money(record.price_cents),
                 rating=f"{record.rating:.1f}",
                 **extra,
@@ -209,25 +266,49 @@ class ShoppingActionMixin:
         text: str,
         language: str,
         channel: str | None = None,
+        asked_kind: str | None = None,
     ) -> list[EventType]:
-        category = category_name(result.filter.category, language)
+        spec = result.filter
+        category = category_name(spec.category, language)
+        state = SlotSet(FILTER_SLOT, state_value(text, spec))
+        if text and FOREIGN_CURRENCY.search(text) and spec.price_max_cents is not None:
+            dispatcher.utter_message(
+                response="utter_currency_note", budget=money(spec.price_max_cents)
+            )
         if not result.hits:
-            dispatcher.utter_message(response="utter_no_results", category=category)
-            return [SlotSet(FILTER_SLOT, state_value(text, result.filter))]
-        if result.relaxed:
+            cheapest = self.search.cheapest(spec) if spec.price_max_cents is not None else None
+            if cheapest is None:
+                dispatcher.utter_message(response="utter_no_results", category=category)
+                return [state]
+            # Nothing within the budget: say so, and what the budget would need.
+            dispatcher.utter_message(
+                response="utter_no_results_in_budget",
+                category=category,
+                budget=money(spec.price_max_cents or 0),
+                price=money(cheapest.price_cents),
+            )
+            self.show_products(dispatcher, [cheapest], language, channel, spec.colors)
+            return [state, SlotSet(SHOWN_SLOT, [cheapest.id])]
+        if asked_kind:
+            dispatcher.utter_message(
+                response="utter_search_nearest", kind=asked_kind, category=category
+            )
+        elif result.relaxed:
             dropped = joined([DROPPED_NAMES[language][name] for name in result.relaxed], language)
             dispatcher.utter_message(
                 response="utter_search_results_relaxed", dropped=dropped, category=category
             )
         else:
             dispatcher.utter_message(response="utter_search_results", category=category)
-        records = result.records[:SHOWN_RESULTS]
-        self.show_products(dispatcher, records, language, channel)
+        records = result.records
+        if spec.colors:
+            # Products whose own colour is the one asked for first, then those that
+            # have it as a variant (stable: relevance order within each group).
+            records = sorted(records, key=lambda r: not r.colors or r.colors[0] not in spec.colors)
+        records = records[:SHOWN_RESULTS]
+        self.show_products(dispatcher, records, language, channel, spec.colors)
         dispatcher.utter_message(response="utter_search_followup")
-        return [
-            SlotSet(FILTER_SLOT, state_value(text, result.filter)),
-            SlotSet(SHOWN_SLOT, [r.id for r in records]),
-        ]
+        return [state, SlotSet(SHOWN_SLOT, [r.id for r in records])]
 
 
 class ActionStartSearch(ShoppingActionMixin, Action):
@@ -252,11 +333,17 @@ class ActionStartSearch(ShoppingActionMixin, Action):
             (c for c in entity_values(tracker, "product_category") if c in CATEGORY_BY_CODE),
             parsed.category,
         )
+        kind = unknown_kind(parsed) if category is None else None
+        if kind:
+            # A kind the catalog does not carry ("winter jacket"): search the nearest
+            # category now instead of asking "what kind of product?" again and again.
+            category = await self._blocking(self.search.nearest_category, kind, language)
         spec = ProductFilter().merged(parsed)
+        details = "given" if has_attributes(parsed) or (kind and category) else None
         return [
             SlotSet(CATEGORY_SLOT, category),
-            SlotSet(DETAILS_SLOT, "given" if has_attributes(parsed) else None),
-            SlotSet(FILTER_SLOT, state_value(parsed.terms or text, spec)),
+            SlotSet(DETAILS_SLOT, details),
+            SlotSet(FILTER_SLOT, state_value(parsed.terms or text, spec, kind if category else None)),
             SlotSet(SHOWN_SLOT, None),
         ]
 
@@ -278,24 +365,38 @@ class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
         text = message_text(tracker)
         if not text:
             return {}
-        parsed: ParsedQuery = await self._blocking(
-            self.search.parse, text, shopper_language(tracker)
-        )
-        if parsed.category is None:
-            return {}
+        language = shopper_language(tracker)
+        parsed: ParsedQuery = await self._blocking(self.search.parse, text, language)
+        category, kind = parsed.category, None
+        if category is None:
+            kind = unknown_kind(parsed) if self._is_answer(tracker) else None
+            if not kind:
+                return {}
+            category = await self._blocking(self.search.nearest_category, kind, language)
+            if category is None:
+                return {}
         state = search_state(tracker)
         old_text, spec = state if state else ("", ProductFilter())
         spec = spec.merged(parsed)
         return {
-            CATEGORY_SLOT: parsed.category,
-            FILTER_SLOT: state_value(f"{old_text} {parsed.terms or text}".strip(), spec),
-            **({DETAILS_SLOT: "given"} if has_attributes(parsed) else {}),
+            CATEGORY_SLOT: category,
+            FILTER_SLOT: state_value(f"{old_text} {parsed.terms or text}".strip(), spec, kind),
+            **({DETAILS_SLOT: "given"} if has_attributes(parsed) or kind else {}),
         }
+
+    @staticmethod
+    def _is_answer(tracker: Tracker) -> bool:
+        """Whether the message reads as an answer to the form's question; a policy
+        question or "算了" is left to its own rule (the form must not trap)."""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return intent in ANSWER_INTENTS
 
     async def extract_search_details(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != DETAILS_SLOT:
+            return {}
+        if not self._is_answer(tracker):
             return {}
         # Asked once only: whatever the answer ("不限", "黑色 M码", "300以内"), the
         # search runs with what it says.
@@ -345,7 +446,7 @@ class ActionSearchProducts(ShoppingActionMixin, Action):
             return [SlotSet(DETAILS_SLOT, None)]
         channel = tracker.get_latest_input_channel()
         return [
-            *self.present(dispatcher, result, text, language, channel),
+            *self.present(dispatcher, result, text, language, channel, asked_kind_of(tracker)),
             SlotSet(DETAILS_SLOT, None),
         ]
 

@@ -8,7 +8,9 @@ number is here"; the entity extractor still reads the real text and offsets.
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Any
 
 ORDER_NUMBER = re.compile(r"[A-Za-z]-?\d{7}")
 ORDER_PLACEHOLDER = "__ORDER__"
@@ -19,3 +21,27 @@ def feature_lemma(text: str) -> str:
     if ORDER_NUMBER.fullmatch(text):
         return ORDER_PLACEHOLDER
     return text
+
+
+# Any CJK ideograph: a text without one has nothing to convert.
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _converter() -> Any:
+    import opencc  # deferred: only a pipeline that uses this component needs it
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """`text` with Traditional characters replaced by Simplified ones, same length."""
+    if not text or not _HAN.search(text):
+        return text
+    converter = _converter()
+    converted = str(converter.convert(text))
+    if len(converted) == len(text):
+        return converted
+    return "".join(
+        simple if len(simple := str(converter.convert(char))) == 1 else char for char in text
+    )

@@ -8,7 +8,7 @@ if [ -f .env ]; then
   grep -q '^CUSTOMER_TOKEN_SECRET=' .env || echo "CUSTOMER_TOKEN_SECRET=$(secret)" >> .env
   grep -q '^SESSION_SECRET=' .env || echo "SESSION_SECRET=$(secret)" >> .env
   grep -q '^REST_CHANNEL_TOKEN=' .env || echo "REST_CHANNEL_TOKEN=$(secret)" >> .env
-  grep -q '^LLM_BACKEND=' .env || echo "LLM_BACKEND=transformers" >> .env
+  grep -q '^LLM_BACKEND=' .env || echo "LLM_BACKEND=template" >> .env
   exit 0
 fi
 umask 077
@@ -21,9 +21,11 @@ CUSTOMER_TOKEN_SECRET=$(secret)
 SESSION_SECRET=$(secret)
 # The REST channel is for servers only: they send "Authorization: Bearer <this>".
 REST_CHANNEL_TOKEN=$(secret)
-# The generator: transformers = the local SmolLM2-135M model (every answer falls back
-# to its template when the model is late or not grounded); template = no model;
-# openai = an OpenAI-compatible server (set OPENAI_BASE_URL, OPENAI_MODEL, OPENAI_API_KEY).
-LLM_BACKEND=transformers
+# The generator. template (the default): replies are the domain's texts, every fact
+# from the services. transformers: a local model (LLM_MODEL_PATH; the bundled
+# SmolLM2-135M takes ~2.5 s a reply on 2 cores and improves little, so it is not on by
+# default); openai: an OpenAI-compatible server (OPENAI_BASE_URL, OPENAI_MODEL,
+# OPENAI_API_KEY). Answers fall back to the template when a model is late or ungrounded.
+LLM_BACKEND=template
 ENV
 echo "created .env with new secrets"

@@ -281,7 +281,7 @@ async def test_add_to_cart_asks_the_size_then_writes_a_real_row(
     )
     asked = dispatcher.messages[0]
     assert asked["response"] in ("utter_ask_cart_size", "utter_ask_cart_color")
-    assert slots_of(events) == {"product_code": first.code}
+    assert slots_of(events) == {"product_code": first.code, "choosing_variant": True}
     # The button the shopper taps names the variant; the product stays in focus.
     button = asked["buttons"][0]["payload"]
     in_stock = [v for v in cart.variants_of(first.id) if v.stock > 0]
@@ -289,7 +289,7 @@ async def test_add_to_cart_asks_the_size_then_writes_a_real_row(
     entities = [{"entity": "color", "value": color}, {"entity": "size", "value": size}]
     assert button.startswith("/add_to_cart{")
     dispatcher = CollectingDispatcher()
-    await action.run(
+    events = await action.run(
         dispatcher,
         tracker_for(
             button,
@@ -303,6 +303,8 @@ async def test_add_to_cart_asks_the_size_then_writes_a_real_row(
     )
     added = dispatcher.messages[0]
     assert added["response"] == "utter_added_to_cart", added
+    # Answered: a bare "白色" after this narrows the search again, it adds nothing.
+    assert slots_of(events)["choosing_variant"] is False
     lines = cart.lines(cart.cart_for(None, "guest-a"))
     assert [(line.product_id, line.quantity) for line in lines] == [(first.id, 1)]
     assert added["subtotal"] == f"¥{first.price_cents / 100:.2f}"
@@ -499,3 +501,81 @@ async def test_naming_another_kind_of_product_starts_over(
     assert spec["category"] == "bags"
     assert spec["colors"] == []  # the dress search's red does not follow
     assert spec["materials"] == ["皮革"]
+
+
+async def test_a_red_dress_is_shown_red_and_red_dresses_come_first(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    slots, dispatcher = await search_for("我想买一件300以内的红色连衣裙", "zh", shop, tracker_for)
+    shown = [shop[1].by_id(i) for i in slots["shown_products"]]
+    titles = [c["title"] for c in cards(dispatcher)]
+    for record, title in zip(shown, titles, strict=True):
+        assert record is not None
+        # Whatever colour the product is listed under, the card names the red variant.
+        assert "红色" in title, title
+        other = [c for c in record.colors if c != "red"]
+        assert not any(f"{c}色" in title for c in other)
+    primary_red = [r is not None and r.colors[0] == "red" for r in shown]
+    # Products that are red themselves are never listed after red-variant ones.
+    assert primary_red == sorted(primary_red, reverse=True)
+
+
+async def test_a_kind_the_catalog_lacks_gets_the_nearest_category_not_a_loop(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    _, search = shop
+    started = slots_of(
+        await ActionStartSearch(search).run(
+            CollectingDispatcher(),
+            tracker_for("I'm looking for a winter jacket", "search_product", "en"),
+            {},
+        )
+    )
+    # No "what kind of product?" question: the form has what it needs.
+    assert started["product_category"] is not None
+    assert started["search_details"] == "given"
+    dispatcher = CollectingDispatcher()
+    await ActionSearchProducts(search).run(
+        dispatcher, tracker_for("", "search_product", "en", slots=started), {}
+    )
+    first = dispatcher.messages[0]
+    assert first["response"] == "utter_search_nearest"
+    assert "jacket" in first["kind"]
+    assert cards(dispatcher)
+
+
+async def test_nothing_within_the_budget_offers_the_cheapest_and_explains_the_currency(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    _, search = shop
+    cheapest_shoes = min(
+        (r for r in search.records if r.category == "running_shoes" and r.in_stock),
+        key=lambda r: r.price_cents,
+    )
+    budget = cheapest_shoes.price_cents // 100 - 1
+    slots, dispatcher = await search_for(
+        f"any running shoes under {budget} dollars?", "en", shop, tracker_for
+    )
+    said = responses(dispatcher)
+    assert said[0] == "utter_currency_note"
+    assert dispatcher.messages[0]["budget"] == f"¥{budget:.2f}"
+    assert "utter_no_results_in_budget" in said
+    assert cards(dispatcher)[0]["code"] == cheapest_shoes.code
+    # "add it to my cart" next refers to the product offered.
+    assert slots["shown_products"] == [cheapest_shoes.id]
+
+
+async def test_the_search_form_does_not_take_a_policy_question_as_its_answer(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    _, search = shop
+    validate = ValidateSearchForm(search)
+    tracker = tracker_for(
+        "运费怎么算？", "ask_faq", "zh", slots={"requested_slot": "search_details"}
+    )
+    assert await validate.extract_search_details(CollectingDispatcher(), tracker, {}) == {}
+    tracker = tracker_for(
+        "I'm after a winter jacket", "inform", "en", slots={"requested_slot": "product_category"}
+    )
+    filled = await validate.extract_product_category(CollectingDispatcher(), tracker, {})
+    assert filled["product_category"] is not None

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 
+from actions.services.followup import follow_up_topic
 from actions.services.search import (
     BM25Index,
     DenseIndex,
@@ -453,6 +454,24 @@ class KnowledgeBase:
             chunks=best.chunks,
             candidates=candidates,
         )
+
+    def answer_in_context(
+        self, query: str, language: str, previous: str | None, k: int = 3
+    ) -> KnowledgeAnswer:
+        """As `answer`, for a message that may lean on the previous question.
+
+        "and what about returns?" is searched as "returns": its framing words only
+        add noise. When the topic alone is not enough ("香港呢" after "寄到美国要多久"),
+        the previous question is searched with it.
+        """
+        topic = follow_up_topic(query, language)
+        if topic is None or not previous:
+            return self.answer(query, language, k)
+        if topic:
+            own = self.answer(topic, language, k)
+            if own.answerable:
+                return own
+        return self.answer(f"{previous} {topic}".strip(), language, k)
 
     def best_answer(self, query: str, language: str) -> Article | None:
         """The top article if it is confident enough to answer with, else None."""

@@ -195,3 +195,28 @@ def test_chunk_vectors_are_cached_on_disk_and_reused(tmp_path: Path) -> None:
 def test_an_empty_question_gets_no_answer(knowledge_base: KnowledgeBase) -> None:
     answer = knowledge_base.answer("   ", "zh")
     assert (answer.article, answer.answerable, answer.confidence) == (None, False, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("previous", "follow_up", "language", "topic"),
+    [
+        ("do you ship to Hong Kong?", "and what about returns?", "en", "returns"),
+        ("how long does a refund take?", "what about exchanges?", "en", "exchange"),
+        ("买多少钱包邮？", "那退货呢", "zh", "returns"),
+        ("寄到美国要多久？", "香港呢？", "zh", "shipping"),
+    ],
+)
+def test_a_follow_up_is_answered_in_the_context_of_the_question_before(
+    knowledge_base: KnowledgeBase, previous: str, follow_up: str, language: str, topic: str
+) -> None:
+    found = knowledge_base.answer_in_context(follow_up, language, previous)
+    assert found.answerable
+    assert found.article is not None and found.article.topic == topic, found.article.id
+
+
+def test_a_question_of_its_own_ignores_the_previous_one(knowledge_base: KnowledgeBase) -> None:
+    alone = knowledge_base.answer("How do I get an invoice?", "en")
+    in_context = knowledge_base.answer_in_context(
+        "How do I get an invoice?", "en", "do you ship to Hong Kong?"
+    )
+    assert alone.article == in_context.article

