@@ -31,6 +31,7 @@ from actions.services.promotions import best_offer
 from actions.services.search.products import ProductRecord, ProductSearch
 from actions.settings import get_settings
 from actions.shopping import (
+    CHOOSING_VARIANT_SLOT,
     FOCUS_SLOT,
     ShoppingActionMixin,
     entity_values,
@@ -77,7 +78,6 @@ def _variant_label(color: str | None, size: str | None, language: str) -> str:
 
 # The replies that ask which variant: the shopper's next "M" / "白色" answers them.
 VARIANT_QUESTIONS = ("utter_ask_cart_color", "utter_ask_cart_size")
-CHOOSING_VARIANT_SLOT = "choosing_variant"
 
 
 class ActionAddToCart(CartActionMixin, Action):

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -363,7 +363,10 @@ class ActionExplainForm(Action):
     order number?"): where to find it, why it is needed, and the ways out. The form
     asks its question again after this (the rules resume it)."""
 
-    HELP_BY_SLOT = {"order_id": "utter_help_order_id", "guest_phone": "utter_help_guest_phone"}
+    HELP_BY_SLOT: ClassVar[dict[str, str]] = {
+        "order_id": "utter_help_order_id",
+        "guest_phone": "utter_help_guest_phone",
+    }
 
     def name(self) -> str:
         return "action_explain_form"

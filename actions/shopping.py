@@ -47,6 +47,8 @@ CARD_CHANNELS = ("socketio", "rest", None)
 FILTER_SLOT = "search_filter"
 SHOWN_SLOT = "shown_products"
 FOCUS_SLOT = "product_code"
+# True while "which size / colour?" waits for an answer; new results end the wait.
+CHOOSING_VARIANT_SLOT = "choosing_variant"
 CATEGORY_SLOT = "product_category"
 DETAILS_SLOT = "search_details"
 # Intents whose text answers a search form question ("跑鞋", "不限", "黑色 M码").
@@ -95,7 +97,8 @@ GENERIC_KIND_WORDS = frozenset(
 )
 # A budget in another currency: the catalog's prices are in yuan (¥).
 FOREIGN_CURRENCY = re.compile(
-    r"\$|usd|dollars?|bucks|eur|euros?|€|£|pounds?|美元|美金|刀|欧元|英镑|日元|港币|港元", re.IGNORECASE
+    r"\$|usd|dollars?|bucks|eur|euros?|€|£|pounds?|美元|美金|刀|欧元|英镑|日元|港币|港元",
+    re.IGNORECASE,
 )
 
 
@@ -146,11 +149,23 @@ def search_state(tracker: Tracker) -> tuple[str, ProductFilter] | None:
     )
 
 
-def state_value(text: str, spec: ProductFilter, asked_kind: str | None = None) -> dict[str, Any]:
+def state_value(
+    text: str, spec: ProductFilter, asked_kind: str | None = None, foreign_budget: bool = False
+) -> dict[str, Any]:
     value: dict[str, Any] = {"text": text, "filter": spec.to_dict()}
     if asked_kind:
         value["asked_kind"] = asked_kind[:60]
+    if foreign_budget:
+        value["foreign_budget"] = True
     return value
+
+
+def foreign_budget(tracker: Tracker) -> bool:
+    """The budget was said in another currency ("under 100 dollars"), in this message
+    or in the one that started the search."""
+    value = tracker.get_slot(FILTER_SLOT)
+    started_so = isinstance(value, dict) and value.get("foreign_budget") is True
+    return started_so or bool(FOREIGN_CURRENCY.search(message_text(tracker)))
 
 
 def asked_kind_of(tracker: Tracker) -> str | None:
@@ -267,11 +282,13 @@ class ShoppingActionMixin:
         language: str,
         channel: str | None = None,
         asked_kind: str | None = None,
+        currency_note: bool = False,
     ) -> list[EventType]:
         spec = result.filter
         category = category_name(spec.category, language)
         state = SlotSet(FILTER_SLOT, state_value(text, spec))
-        if text and FOREIGN_CURRENCY.search(text) and spec.price_max_cents is not None:
+        done_choosing = SlotSet(CHOOSING_VARIANT_SLOT, False)
+        if currency_note and spec.price_max_cents is not None:
             dispatcher.utter_message(
                 response="utter_currency_note", budget=money(spec.price_max_cents)
             )
@@ -279,7 +296,7 @@ class ShoppingActionMixin:
             cheapest = self.search.cheapest(spec) if spec.price_max_cents is not None else None
             if cheapest is None:
                 dispatcher.utter_message(response="utter_no_results", category=category)
-                return [state]
+                return [state, done_choosing]
             # Nothing within the budget: say so, and what the budget would need.
             dispatcher.utter_message(
                 response="utter_no_results_in_budget",
@@ -288,7 +305,7 @@ class ShoppingActionMixin:
                 price=money(cheapest.price_cents),
             )
             self.show_products(dispatcher, [cheapest], language, channel, spec.colors)
-            return [state, SlotSet(SHOWN_SLOT, [cheapest.id])]
+            return [state, done_choosing, SlotSet(SHOWN_SLOT, [cheapest.id])]
         if asked_kind:
             dispatcher.utter_message(
                 response="utter_search_nearest", kind=asked_kind, category=category
@@ -308,7 +325,7 @@ class ShoppingActionMixin:
         records = records[:SHOWN_RESULTS]
         self.show_products(dispatcher, records, language, channel, spec.colors)
         dispatcher.utter_message(response="utter_search_followup")
-        return [state, SlotSet(SHOWN_SLOT, [r.id for r in records])]
+        return [state, done_choosing, SlotSet(SHOWN_SLOT, [r.id for r in records])]
 
 
 class ActionStartSearch(ShoppingActionMixin, Action):
@@ -343,7 +360,15 @@ class ActionStartSearch(ShoppingActionMixin, Action):
         return [
             SlotSet(CATEGORY_SLOT, category),
             SlotSet(DETAILS_SLOT, details),
-            SlotSet(FILTER_SLOT, state_value(parsed.terms or text, spec, kind if category else None)),
+            SlotSet(
+                FILTER_SLOT,
+                state_value(
+                    parsed.terms or text,
+                    spec,
+                    kind if category else None,
+                    foreign_budget=bool(FOREIGN_CURRENCY.search(text)),
+                ),
+            ),
             SlotSet(SHOWN_SLOT, None),
         ]
 
@@ -446,7 +471,15 @@ class ActionSearchProducts(ShoppingActionMixin, Action):
             return [SlotSet(DETAILS_SLOT, None)]
         channel = tracker.get_latest_input_channel()
         return [
-            *self.present(dispatcher, result, text, language, channel, asked_kind_of(tracker)),
+            *self.present(
+                dispatcher,
+                result,
+                text,
+                language,
+                channel,
+                asked_kind=asked_kind_of(tracker),
+                currency_note=foreign_budget(tracker),
+            ),
             SlotSet(DETAILS_SLOT, None),
         ]
 
@@ -511,7 +544,12 @@ class ActionRefineSearch(ShoppingActionMixin, Action):
             )
             return []
         return self.present(
-            dispatcher, result, old_text, language, tracker.get_latest_input_channel()
+            dispatcher,
+            result,
+            old_text,
+            language,
+            tracker.get_latest_input_channel(),
+            currency_note=bool(FOREIGN_CURRENCY.search(message_text(tracker))),
         )
 
 

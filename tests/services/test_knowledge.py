@@ -211,7 +211,8 @@ def test_a_follow_up_is_answered_in_the_context_of_the_question_before(
 ) -> None:
     found = knowledge_base.answer_in_context(follow_up, language, previous)
     assert found.answerable
-    assert found.article is not None and found.article.topic == topic, found.article.id
+    assert found.article is not None
+    assert found.article.topic == topic, found.article.id
 
 
 def test_a_question_of_its_own_ignores_the_previous_one(knowledge_base: KnowledgeBase) -> None:
