@@ -26,6 +26,7 @@ from actions.common import shopper_language
 from actions.orders import METHOD_NAMES, OrderActionMixin, OrderProofValidation, money
 from actions.services.address import ParsedAddress, parse_address
 from actions.services.choices import Option, color_label, option_reference, pick
+from actions.services.identity import normalize_order_number
 from actions.services.orders import (
     ChangeKind,
     ChangePlan,
@@ -260,7 +261,18 @@ class ActionStartOrderChange(Action):
     ) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         kind = CHANGE_INTENTS.get(str(intent), change_kind(tracker))
-        return [SlotSet("order_change", kind.value), *(SlotSet(s, None) for s in CHANGE_STATE)]
+        events: list[EventType] = [
+            SlotSet("order_change", kind.value),
+            *(SlotSet(s, None) for s in CHANGE_STATE),
+        ]
+        # "cancel order A1000001": the change form starts with that number (the slot's
+        # own mapping only fills it once the change form is active).
+        for entity in tracker.latest_message.get("entities") or []:
+            number = normalize_order_number(str(entity.get("value") or ""))
+            if entity.get("entity") == "order_id" and number:
+                events.append(SlotSet("order_id", number))
+                break
+        return events
 
 
 class ActionAskOrderItem(ChangeActionMixin, Action):

@@ -37,6 +37,7 @@ from actions.services.search.products import (
     material_name,
 )
 from actions.services.search.query import ParsedQuery
+from actions.services.text import tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ GENERIC_KIND_WORDS = frozenset(
     """
     something anything stuff thing things product products item items goods gift
     buy find looking look want need get some any one ones new good nice cheap
-    东西 商品 产品 宝贝 好物 物品 礼物 一些 点 个 件 款 买 找 看看 推荐
+    browse browsing around just whatever
+    东西 商品 产品 宝贝 好物 物品 礼物 一些 随便 看看 逛逛 推荐
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # A budget in another currency: the catalog's prices are in yuan (¥).
@@ -104,12 +106,13 @@ FOREIGN_CURRENCY = re.compile(
 
 def unknown_kind(parsed: ParsedQuery) -> str | None:
     """The words of a product kind the catalog does not know ("winter jacket"), or
-    None when the message names no kind at all."""
+    None when the message names no kind at all ("我想买点东西", "just browsing")."""
     if parsed.category is not None:
         return None
-    words = [w for w in re.split(r"[\s,，。!?？！]+", parsed.terms) if w]
-    meaningful = [w for w in words if w.lower() not in GENERIC_KIND_WORDS and not w.isdigit()]
-    return " ".join(meaningful) or None
+    words = [w for w in tokenize(parsed.terms) if not w.isdigit()]
+    if not words or any(w in GENERIC_KIND_WORDS for w in words):
+        return None
+    return parsed.terms.strip(" ,，。!?？！") or None
 
 
 def variant_title(record: ProductRecord, language: str, wanted: Sequence[str]) -> str:
