@@ -266,3 +266,24 @@ def shopmate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopMate]:
 def sender() -> str:
     """A fresh conversation id per test."""
     return f"e2e-{secrets.token_hex(6)}"
+
+
+@pytest.fixture(scope="session")
+def catalog_shopmate(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[ShopMate, Database]]:
+    """ShopMate over the default generated catalog (5,000 products, seed 42: what
+    `make index` embedded), with customers and order history; one for the whole session
+    (conversations use their own sender ids, so their carts never meet)."""
+    from actions.services.db.seed import SeedConfig, seed_database
+
+    workdir = tmp_path_factory.mktemp("catalog-shop")
+    url = f"sqlite:///{workdir / 'catalog.db'}"
+    migrate(url)
+    database = Database(url)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    with database.session() as session:
+        seed_database(session, SeedConfig(customers=300, orders=3000, anchor=today))
+    with running_shopmate(workdir, {"DATABASE_URL": url}) as shopmate:
+        yield shopmate, database
+    database.dispose()

@@ -19,7 +19,6 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -28,12 +27,11 @@ from sqlalchemy.orm import selectinload
 
 from actions.services.cart import CartRepository
 from actions.services.db import models as m
-from actions.services.db.seed import SeedConfig, seed_database
 from actions.services.db.session import Database
 from actions.services.knowledge import Article, load_articles
 from actions.settings import get_settings
-from tests.conftest import migrate, response_texts
-from tests.e2e.conftest import ShopMate, reset_scenario, running_shopmate
+from tests.conftest import response_texts
+from tests.e2e.conftest import ShopMate, reset_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -1187,19 +1185,8 @@ class CatalogShop:
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogShop]:
-    """ShopMate over the default generated catalog (5,000 products, seed 42: what
-    `make index` embedded), with customers and order history."""
-    workdir = tmp_path_factory.mktemp("conversation-catalog")
-    url = f"sqlite:///{workdir / 'catalog.db'}"
-    migrate(url)
-    database = Database(url)
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    with database.session() as session:
-        seed_database(session, SeedConfig(customers=300, orders=3000, anchor=today))
-    with running_shopmate(workdir, {"DATABASE_URL": url}) as shopmate:
-        yield CatalogShop(shopmate, database)
-    database.dispose()
+def catalog(catalog_shopmate: tuple[ShopMate, Database]) -> CatalogShop:
+    return CatalogShop(*catalog_shopmate)
 
 
 @pytest.mark.parametrize(("language", "turns"), SERVICE + ORDERS + REPAIRS + CHANGES)

@@ -10,18 +10,15 @@ cart with the exact saving.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from actions.services.cart import CartRepository
 from actions.services.db import models as m
-from actions.services.db.seed import SeedConfig, seed_database
 from actions.services.db.session import Database
-from tests.conftest import migrate, response_texts
-from tests.e2e.conftest import ShopMate, customer_metadata, running_shopmate
+from tests.conftest import response_texts
+from tests.e2e.conftest import ShopMate, customer_metadata
 
 pytestmark = pytest.mark.e2e
 
@@ -39,18 +36,8 @@ class Shop:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    workdir = tmp_path_factory.mktemp("catalog-shop")
-    url = f"sqlite:///{workdir / 'catalog.db'}"
-    migrate(url)
-    database = Database(url)
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    with database.session() as session:
-        # The default catalog (5,000 products, seed 42: what `make index` embedded).
-        seed_database(session, SeedConfig(customers=300, orders=3000, anchor=today))
-    with running_shopmate(workdir, {"DATABASE_URL": url}) as shopmate:
-        yield Shop(shopmate, database)
-    database.dispose()
+def shop(catalog_shopmate: tuple[ShopMate, Database]) -> Shop:
+    return Shop(*catalog_shopmate)
 
 
 def cards(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
