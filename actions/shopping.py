@@ -215,6 +215,18 @@ class ShoppingActionMixin:
         """Search (spaCy, BM25, embeddings, DB) runs off the event loop."""
         return await asyncio.to_thread(function, *args, **kwargs)
 
+    async def _nearest_for_unknown_kind(
+        self, parsed: ParsedQuery, language: str
+    ) -> tuple[str | None, str | None]:
+        """(category, kind) for a kind the catalog does not carry ("winter jacket"):
+        the nearest category, searched now instead of asking "what kind of product?"
+        again and again; (None, None) when the message names no kind at all."""
+        kind = unknown_kind(parsed)
+        if not kind:
+            return None, None
+        category = await self._blocking(self.search.nearest_category, kind, language)
+        return category, kind
+
     def referenced(self, tracker: Tracker, text: str) -> list[ProductRecord]:
         """Products the message points at: ordinals into the last results, product
         codes, else the product in focus. Blocking (may build the search index)."""
@@ -353,11 +365,9 @@ class ActionStartSearch(ShoppingActionMixin, Action):
             (c for c in entity_values(tracker, "product_category") if c in CATEGORY_BY_CODE),
             parsed.category,
         )
-        kind = unknown_kind(parsed) if category is None else None
-        if kind:
-            # A kind the catalog does not carry ("winter jacket"): search the nearest
-            # category now instead of asking "what kind of product?" again and again.
-            category = await self._blocking(self.search.nearest_category, kind, language)
+        kind = None
+        if category is None:
+            category, kind = await self._nearest_for_unknown_kind(parsed, language)
         spec = ProductFilter().merged(parsed)
         details = "given" if has_attributes(parsed) or (kind and category) else None
         return [
@@ -397,10 +407,9 @@ class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
         parsed: ParsedQuery = await self._blocking(self.search.parse, text, language)
         category, kind = parsed.category, None
         if category is None:
-            kind = unknown_kind(parsed) if self._is_answer(tracker) else None
-            if not kind:
+            if not self._is_answer(tracker):
                 return {}
-            category = await self._blocking(self.search.nearest_category, kind, language)
+            category, kind = await self._nearest_for_unknown_kind(parsed, language)
             if category is None:
                 return {}
         state = search_state(tracker)
@@ -552,7 +561,7 @@ class ActionRefineSearch(ShoppingActionMixin, Action):
             old_text,
             language,
             tracker.get_latest_input_channel(),
-            currency_note=bool(FOREIGN_CURRENCY.search(message_text(tracker))),
+            currency_note=foreign_budget(tracker),
         )
 
 
