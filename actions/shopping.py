@@ -421,6 +421,17 @@ class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
             **({DETAILS_SLOT: "given"} if has_attributes(parsed) or kind else {}),
         }
 
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """rasa-sdk keeps only the form's required slots of what the extractors set; the
+        search state they refine ("要蓝色的" → colours: blue) is not one, and was lost."""
+        events: list[EventType] = await super().get_validation_events(dispatcher, tracker, domain)
+        extracted = tracker.slots_to_validate()
+        if FILTER_SLOT in extracted:
+            events.append(SlotSet(FILTER_SLOT, extracted[FILTER_SLOT]))
+        return events
+
     @staticmethod
     def _is_answer(tracker: Tracker) -> bool:
         """Whether the message reads as an answer to the form's question; a policy

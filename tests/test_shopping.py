@@ -579,3 +579,30 @@ async def test_the_search_form_does_not_take_a_policy_question_as_its_answer(
     )
     filled = await validate.extract_product_category(CollectingDispatcher(), tracker, {})
     assert filled["product_category"] is not None
+
+
+async def test_the_details_answer_reaches_the_search_as_the_form_runs_it(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    domain = {"forms": {"search_form": {"required_slots": ["product_category", "search_details"]}}}
+    # As Rasa calls the form's validation action: rasa-sdk keeps only the required slots
+    # of what the extractors set, so the colour of "要蓝色的" was dropped on the way.
+    _, search = shop
+    started = slots_of(
+        await ActionStartSearch(search).run(
+            CollectingDispatcher(), tracker_for("有没有适合夏天穿的裙子", "search_product"), {}
+        )
+    )
+    tracker = tracker_for(
+        "要蓝色的",
+        "inform",
+        "zh",
+        slots={**started, "requested_slot": "search_details"},
+        entities=[{"entity": "color", "value": "blue"}],
+        events=[{"event": "user", "text": "要蓝色的"}],
+    )
+    events = await ValidateSearchForm(search).run(CollectingDispatcher(), tracker, domain)
+    slots = slots_of(events)
+    assert slots["search_details"] == "given"
+    assert slots["search_filter"]["filter"]["colors"] == ["blue"]
+    assert slots["search_filter"]["filter"]["category"] == "dresses"
