@@ -12,7 +12,9 @@ import secrets
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +34,10 @@ from tests.factories import add_scenario
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PYTHON = PROJECT_ROOT / ".venv-actions" / "bin" / "python"
 STARTUP_SECONDS = 240
+# The edge allows 5 messages a second per conversation (EdgeSettings); a scripted
+# shopper sends at most this many in any second, as a person reading replies does, so
+# a fast machine never meets the limit that only tests/e2e/test_edge.py is about.
+PACED_MESSAGES_PER_SECOND = 4
 # Fresh secrets per test run; the processes under test get the same ones.
 CUSTOMER_TOKEN_SECRET = secrets.token_urlsafe(32)
 SESSION_SECRET = secrets.token_urlsafe(32)
@@ -61,6 +67,20 @@ class ShopMate:
     tracker_db: Path
     shop_db_url: str = ""
     logs: list[Path] = field(default_factory=list)
+    _sent: defaultdict[str, deque[float]] = field(
+        default_factory=lambda: defaultdict(lambda: deque(maxlen=PACED_MESSAGES_PER_SECOND))
+    )
+    _pacing: threading.Lock = field(default_factory=threading.Lock)
+
+    def _pace(self, sender: str) -> None:
+        """Wait until sending keeps `sender` within PACED_MESSAGES_PER_SECOND."""
+        with self._pacing:
+            sent = self._sent[sender]
+            if len(sent) == sent.maxlen:
+                wait = sent[0] + 1.05 - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            sent.append(time.monotonic())
 
     def post(self, body: Any, token: str | None = REST_CHANNEL_TOKEN) -> requests.Response:
         """POST a body (JSON, or bytes as they are) to the REST channel, as the shop's server."""
@@ -71,11 +91,20 @@ class ShopMate:
             return requests.post(url, data=body, headers=headers, timeout=120)
         return requests.post(url, json=body, headers=headers, timeout=120)
 
-    def say(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> list[dict]:
-        """Send one message over the REST channel; return the bot's messages."""
+    def say(
+        self,
+        sender: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        paced: bool = True,
+    ) -> list[dict]:
+        """Send one message over the REST channel; return the bot's messages. `paced`
+        keeps the conversation under the edge's rate limit; a burst test turns it off."""
         body: dict[str, Any] = {"sender": sender, "message": text}
         if metadata is not None:
             body["metadata"] = metadata
+        if paced:
+            self._pace(sender)
         reply = self.post(body)
         reply.raise_for_status()
         return list(reply.json())

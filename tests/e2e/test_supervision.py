@@ -118,6 +118,14 @@ def answers(url: str) -> bool:
         return False
 
 
+def still_starting(conf: Path) -> bool:
+    """Whether supervisord still counts a program as STARTING: a server can answer
+    before its `startsecs` have passed, and only then is it RUNNING."""
+    return any(
+        line.split()[1:2] == ["STARTING"] for line in ctl(conf, "status").stdout.splitlines()
+    )
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -154,7 +162,9 @@ def running_supervisord(root: Path) -> Iterator[Supervised]:
     )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
-        while not (answers(running.action_url) and answers(running.web_url)):
+        while not (
+            answers(running.action_url) and answers(running.web_url) and not still_starting(conf)
+        ):
             if supervisord.poll() is not None or time.monotonic() > deadline:
                 logs = "\n".join(
                     tail(path) for path in (log, *sorted((root / "var" / "log").glob("*.log")))
