@@ -81,28 +81,30 @@ def without_secrets(value: Any) -> Any:
     return value
 
 
-def private_events(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The events as they may be stored, in order (state follows the requested slot)."""
-    requested: Any = None
+def next_requested_slot(requested: Any, kind: Any, name: Any, value: Any) -> Any:
+    """The slot a form asks for after an event (its kind, and a slot's or loop's name)."""
+    if kind == "slot" and name == "requested_slot":
+        return value
+    if (kind == "active_loop" and not name) or kind in ("restart", "session_started"):
+        return None
+    return requested
+
+
+def private_events(
+    events: Iterable[dict[str, Any]], requested: Any = None
+) -> Iterator[dict[str, Any]]:
+    """The events as they may be stored, in order (state follows the requested slot,
+    `requested` before the first of them)."""
     for event in events:
         kind = event.get("event")
+        requested_before = requested
+        requested = next_requested_slot(requested, kind, event.get("name"), event.get("value"))
         event = without_secrets(event)
         if kind == "slot":
-            if event.get("name") == "requested_slot":
-                requested = event.get("value")
-            elif (
-                event.get("name") == PHONE_SLOT and event.get("value") not in KEPT_PHONE_SLOT_VALUES
-            ):
+            if event.get("name") == PHONE_SLOT and event.get("value") not in KEPT_PHONE_SLOT_VALUES:
                 event = {**event, "value": mask_all_digits(str(event.get("value")))}
             yield event
-        elif kind == "active_loop":
-            if not event.get("name"):
-                requested = None
-            yield event
-        elif kind in ("restart", "session_started"):
-            requested = None
-            yield event
         elif kind == "user":
-            yield private_user_event(event, answers_phone=requested == PHONE_SLOT)
+            yield private_user_event(event, answers_phone=requested_before == PHONE_SLOT)
         else:
             yield event

@@ -9,24 +9,34 @@ example the in-memory lock store refusing several Sanic workers) still apply.
   default ``var/tracker.db``).
 - ``REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/1``) selects the Redis lock store;
   unset, the in-memory one (one Rasa process only).
+- ``TRACKER_CACHE_CONVERSATIONS`` (default 500): how many conversations' events each
+  Rasa process keeps deserialised between turns (0 turns the cache off).
 """
 
 from __future__ import annotations
 
-import itertools
+import json
 import os
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 
-from addons.privacy import private_events
+from addons import remote_actions
+from addons.privacy import next_requested_slot, private_events
+
+# Every Rasa server of this project loads this module (endpoints.yml names its stores).
+remote_actions.install()
 
 DEFAULT_TRACKER_SQLITE_PATH = "var/tracker.db"
+DEFAULT_TRACKER_CACHE_CONVERSATIONS = 500
 
 
 def sql_store_kwargs(url: str) -> dict[str, Any]:
@@ -60,23 +70,99 @@ def redis_kwargs(url: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class CachedSession:
+    """The stored events of a conversation's latest session, deserialised."""
+
+    session_start: float | None  # timestamp of its SessionStarted event
+    last_row_id: int
+    events: list[Event]
+
+
 class PrivateSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store that never writes a token or phone digits (addons/privacy.py).
 
     Rasa stores the events a turn added (it counts those already stored); this hands
     it the same number of events, each as it may be kept.
+
+    Rasa rebuilds the tracker from every stored event of the session on every turn, and
+    turning rows back into events is most of a long conversation's turn (a 300-turn
+    conversation spent a third of Rasa's time there). Each process keeps the events it
+    has read, per conversation, and on the next turn reads only the rows stored after
+    them; the rows stay the truth (another worker's turn is read from them, a new
+    session reloads), and the cached events are what a full read would give, the
+    stored, private, versions.
     """
+
+    def __init__(
+        self,
+        *args: Any,
+        cache_conversations: int = DEFAULT_TRACKER_CACHE_CONVERSATIONS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.cache_conversations = cache_conversations
+        self._sessions: OrderedDict[str, CachedSession] = OrderedDict()
+
+    async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        if self.cache_conversations <= 0:
+            return await super().retrieve(sender_id)
+        with self.session_scope() as session:
+            session_start = (
+                session.query(self.SQLEvent.timestamp)
+                .filter(
+                    self.SQLEvent.sender_id == sender_id,
+                    self.SQLEvent.type_name == SessionStarted.type_name,
+                )
+                .order_by(self.SQLEvent.timestamp.desc())
+                .limit(1)
+                .scalar()
+            )
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+            last_row_id = 0
+            cached = self._sessions.pop(sender_id, None)
+            if cached is not None and cached.session_start == session_start:
+                rows = query.filter(self.SQLEvent.id > cached.last_row_id).all()
+                events = cached.events
+            else:
+                rows, events = query.all(), []
+            if rows:
+                events = events + [Event.from_parameters(json.loads(row.data)) for row in rows]
+                last_row_id = rows[-1].id
+            elif cached is not None:
+                last_row_id = cached.last_row_id
+        if not (self.domain and events):
+            return None
+        self._sessions[sender_id] = CachedSession(session_start, last_row_id, events)
+        while len(self._sessions) > self.cache_conversations:
+            self._sessions.popitem(last=False)
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
 
     def _additional_events(self, session: Any, tracker: Any) -> Iterator:
         stored = self._event_query(
             session, tracker.sender_id, fetch_events_from_all_sessions=False
         ).count()
         events = list(tracker.events)
-        # The state (which slot the form asks for) starts at the session's first event.
-        private = private_events(event.as_dict() for event in events)
-        return (
-            Event.from_parameters(data) for data in itertools.islice(private, stored, len(events))
+        # Only the new events are converted; what they need of the ones before is
+        # which slot the form was asking for.
+        private = private_events(
+            (event.as_dict() for event in events[stored:]),
+            requested=requested_slot_after(events[:stored]),
         )
+        return (Event.from_parameters(data) for data in private)
+
+
+def requested_slot_after(events: list[Event]) -> Any:
+    """The slot the form asks for after `events` (addons/privacy.py's state)."""
+    requested = None
+    for event in events:
+        if isinstance(event, SlotSet):
+            requested = next_requested_slot(requested, "slot", event.key, event.value)
+        elif isinstance(event, ActiveLoop):
+            requested = next_requested_slot(requested, "active_loop", event.name, None)
+        else:
+            requested = next_requested_slot(requested, event.type_name, None, None)
+    return requested
 
 
 class EnvTrackerStore(TrackerStore):
@@ -86,14 +172,24 @@ class EnvTrackerStore(TrackerStore):
         cls, domain: Any = None, event_broker: Optional[Any] = None, **_: Any
     ) -> PrivateSQLTrackerStore:
         url = os.environ.get("TRACKER_DB_URL")
+        cache = int(
+            os.environ.get("TRACKER_CACHE_CONVERSATIONS", DEFAULT_TRACKER_CACHE_CONVERSATIONS)
+        )
         if url:
             return PrivateSQLTrackerStore(
-                domain=domain, event_broker=event_broker, **sql_store_kwargs(url)
+                domain=domain,
+                event_broker=event_broker,
+                cache_conversations=cache,
+                **sql_store_kwargs(url),
             )
         path = Path(os.environ.get("TRACKER_SQLITE_PATH", DEFAULT_TRACKER_SQLITE_PATH))
         path.parent.mkdir(parents=True, exist_ok=True)
         return PrivateSQLTrackerStore(
-            domain=domain, dialect="sqlite", db=str(path), event_broker=event_broker
+            domain=domain,
+            dialect="sqlite",
+            db=str(path),
+            event_broker=event_broker,
+            cache_conversations=cache,
         )
 
 

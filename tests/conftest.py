@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -156,6 +157,27 @@ def migrate(url: str) -> None:
     config = Config(str(PROJECT_ROOT / "actions" / "services" / "db" / "alembic.ini"))
     config.attributes["database_url"] = url
     command.upgrade(config, "head")
+
+
+RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+
+
+def run_in_rasa_runtime(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m module` in the Rasa runtime (Python 3.10): addons/ code that
+    imports Rasa is checked there. Skips without that runtime; under CI=true, fails."""
+    if not RASA_PYTHON.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("the Rasa runtime (.venv-rasa) is missing (required under CI)")
+        pytest.skip("the Rasa runtime (.venv-rasa) is not installed: run `make install`")
+    return subprocess.run(
+        [str(RASA_PYTHON), "-m", module, *args],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def require_service(name: str, check: Callable[[], object]) -> None:
