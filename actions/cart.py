@@ -21,15 +21,6 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import shopper_language
 from actions.orders import money
-from actions.services.cart import Added, CartRepository, OutOfStock
-from actions.services.choices import color_label
-from actions.services.db.columns import utcnow
-from actions.services.db.session import Database
-from actions.services.db.vocabulary import COLOR_BY_CODE
-from actions.services.identity import CustomerTokens
-from actions.services.promotions import best_offer
-from actions.services.search.products import ProductRecord, ProductSearch
-from actions.settings import get_settings
 from actions.shopping import (
     CHOOSING_VARIANT_SLOT,
     FOCUS_SLOT,
@@ -40,6 +31,15 @@ from actions.shopping import (
     search_state,
 )
 from actions.verification import default_tokens, logged_in_customer
+from shopmate.cart import Added, CartRepository, OutOfStock
+from shopmate.choices import color_label
+from shopmate.db.columns import utcnow
+from shopmate.db.session import Database
+from shopmate.db.vocabulary import COLOR_BY_CODE
+from shopmate.identity import CustomerTokens
+from shopmate.promotions import best_offer
+from shopmate.search.products import ProductRecord, ProductSearch
+from shopmate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

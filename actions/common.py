@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from actions.settings import get_settings
+from shopmate.settings import get_settings
 
 SUPPORTED_LANGUAGES = ("zh", "en")
 

@@ -20,9 +20,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_text, previous_user_text, shopper_language
-from actions.services.knowledge import KnowledgeAnswer, KnowledgeBase
-from actions.services.llm import GenerationRequest, Generator, TaskKind, get_generator
-from actions.settings import get_settings
+from shopmate.knowledge import KnowledgeAnswer, KnowledgeBase
+from shopmate.llm import GenerationRequest, Generator, TaskKind, get_generator
+from shopmate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_text, shopper_language
 from actions.orders import default_order_service
-from actions.services.catalog import ProductCatalog, ProductFacts, product_codes_in
-from actions.services.llm import GenerationRequest, Generator, TaskKind, get_generator
+from shopmate.catalog import ProductCatalog, ProductFacts, product_codes_in
+from shopmate.llm import GenerationRequest, Generator, TaskKind, get_generator
 
 logger = logging.getLogger(__name__)
 

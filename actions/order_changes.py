@@ -24,10 +24,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import shopper_language
 from actions.orders import METHOD_NAMES, OrderActionMixin, OrderProofValidation, money
-from actions.services.address import ParsedAddress, parse_address
-from actions.services.choices import Option, color_label, option_reference, pick
-from actions.services.identity import normalize_order_number
-from actions.services.orders import (
+from actions.verification import requester_for
+from shopmate.address import ParsedAddress, parse_address
+from shopmate.choices import Option, color_label, option_reference, pick
+from shopmate.identity import normalize_order_number
+from shopmate.orders import (
     ChangeKind,
     ChangePlan,
     ChangeResult,
@@ -39,7 +40,6 @@ from actions.services.orders import (
     RuleRefusal,
     VariantOption,
 )
-from actions.verification import requester_for
 
 logger = logging.getLogger(__name__)
 

@@ -23,23 +23,23 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import shopper_language
-from actions.services.db.session import Database
-from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy, Outcome, Verdict
-from actions.services.identity import CustomerTokens, normalize_order_number
-from actions.services.orders import (
-    ON_THE_WAY,
-    OrderNotAccessible,
-    OrderService,
-    OrderSummary,
-    Requester,
-)
-from actions.settings import Settings, get_settings
 from actions.verification import (
     default_tokens,
     logged_in_customer,
     requester_for,
     verified_orders,
 )
+from shopmate.db.session import Database
+from shopmate.guest_proof import GuestProofGuard, GuestProofPolicy, Outcome, Verdict
+from shopmate.identity import CustomerTokens, normalize_order_number
+from shopmate.orders import (
+    ON_THE_WAY,
+    OrderNotAccessible,
+    OrderService,
+    OrderSummary,
+    Requester,
+)
+from shopmate.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 

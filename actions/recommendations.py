@@ -21,17 +21,17 @@ from rasa_sdk.types import DomainDict
 
 from actions.cart import CartActionMixin
 from actions.common import shopper_language
-from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens
-from actions.services.recommend import (
+from actions.shopping import SHOWN_RESULTS, SHOWN_SLOT, message_text
+from actions.verification import logged_in_customer
+from shopmate.db.session import Database
+from shopmate.identity import CustomerTokens
+from shopmate.recommend import (
     Interactions,
     Recommender,
     product_meta_from_database,
 )
-from actions.services.search.products import ProductSearch
-from actions.settings import get_settings
-from actions.shopping import SHOWN_RESULTS, SHOWN_SLOT, message_text
-from actions.verification import logged_in_customer
+from shopmate.search.products import ProductSearch
+from shopmate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from actions.services.llm import GenerationRequest, Generator, TaskKind, get_generator
-from actions.settings import Settings, get_settings
+from shopmate.llm import GenerationRequest, Generator, TaskKind, get_generator
+from shopmate.settings import Settings, get_settings
 
 logger = logging.getLogger("actions.server")
 
@@ -81,7 +81,7 @@ def build_app(
         from actions.faq import default_knowledge_base
         from actions.marketing import default_catalog
         from actions.recommendations import default_recommender
-        from actions.services.search.products import default_product_search
+        from shopmate.search.products import default_product_search
 
         def load() -> None:
             for name, warm in (

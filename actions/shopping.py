@@ -25,10 +25,10 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import latest_text, shopper_language
 from actions.orders import money
-from actions.services.catalog import product_codes_in
-from actions.services.choices import color_label, ordinals_in
-from actions.services.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES
-from actions.services.search.products import (
+from shopmate.catalog import product_codes_in
+from shopmate.choices import color_label, ordinals_in
+from shopmate.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES
+from shopmate.search.products import (
     ProductFilter,
     ProductRecord,
     ProductSearch,
@@ -36,8 +36,8 @@ from actions.services.search.products import (
     default_product_search,
     material_name,
 )
-from actions.services.search.query import ParsedQuery
-from actions.services.text import tokenize
+from shopmate.search.query import ParsedQuery
+from shopmate.text import tokenize
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ it was issued for (the Rasa-side tracker store drops it once the turn is over, s
 addons/privacy.py); a guest by the orders proven
 in this conversation (`verified_orders` slot, set only by this code). `sender_id` and
 anything the shopper types about who they are count for nothing. Failed phone checks
-are counted server-side, across conversations (actions/services/guest_proof.py), not
+are counted server-side, across conversations (shopmate/guest_proof.py), not
 here.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.services.identity import CustomerTokens, IdentityError
-from actions.services.orders import Requester
-from actions.settings import get_settings
+from shopmate.identity import CustomerTokens, IdentityError
+from shopmate.orders import Requester
+from shopmate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 

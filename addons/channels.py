@@ -51,7 +51,7 @@ from addons.edge import (
     read_rest_body,
     render_response,
 )
-from addons.sessions import SessionTokens
+from shopmate.sessions import SessionTokens
 
 logger = logging.getLogger(__name__)
 

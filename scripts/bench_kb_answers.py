@@ -32,8 +32,8 @@ so a prompt echo with none of them passes (the safety check is what rejects it),
 an answer from the wrong article is faithful to the wrong facts (see "answered, wrong
 article"). ``--deadline 30`` measures what the model says apart from how fast.
 
-    .venv-actions/bin/python scripts/bench_kb_answers.py                      # template
-    .venv-actions/bin/python scripts/bench_kb_answers.py \\
+    .venv-actions/bin/python -m scripts.bench_kb_answers                      # template
+    .venv-actions/bin/python -m scripts.bench_kb_answers \\
         --backends template,transformers --limit 10
 
 ``--limit N`` takes N questions per language, spread evenly over the set, for model
@@ -51,7 +51,6 @@ import json
 import logging
 import os
 import statistics
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -59,18 +58,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import jieba
+import sacrebleu
+import yaml
+from rouge_score import rouge_scorer, tokenizers
 
-import jieba  # noqa: E402
-import sacrebleu  # noqa: E402
-import yaml  # noqa: E402
-from rouge_score import rouge_scorer, tokenizers  # noqa: E402
-
-from actions.faq import MAX_FACT_CHUNKS  # noqa: E402
-from actions.services.knowledge import KnowledgeAnswer, KnowledgeBase  # noqa: E402
-from actions.services.llm import (  # noqa: E402
+from actions.faq import MAX_FACT_CHUNKS
+from shopmate.knowledge import KnowledgeAnswer, KnowledgeBase
+from shopmate.llm import (
     Backend,
     ChatMessage,
     Completion,
@@ -86,7 +81,11 @@ from actions.services.llm import (  # noqa: E402
     clean_output,
     create_generator,
 )
-from actions.settings import get_settings  # noqa: E402
+from shopmate.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 
 EVAL = ROOT / "data" / "eval" / "kb_questions.yml"
 OUT = ROOT / "var" / "bench" / "kb_answers.json"

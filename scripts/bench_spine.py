@@ -1,6 +1,6 @@
 """Turn latency of ShopMate against a stock `rasa init` bot, measured in the same run.
 
-Usage: .venv-actions/bin/python scripts/bench_spine.py [--turns 200] [--concurrency 20]
+Usage: .venv-actions/bin/python -m scripts.bench_spine [--turns 200] [--concurrency 20]
 
 Both bots run with the same Rasa version over the REST channel on this machine.
 Turns alternate between the two bots so background noise hits both alike. Writes
@@ -28,10 +28,10 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.e2e.conftest import stop_process_groups
 
-from tests.e2e.conftest import stop_process_groups  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"

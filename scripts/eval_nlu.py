@@ -1,6 +1,6 @@
 """NLU quality, cost and speed: pipelines compared on one fixed held-out set.
 
-Usage: .venv-actions/bin/python scripts/eval_nlu.py
+Usage: .venv-actions/bin/python -m scripts.eval_nlu
            [--pipelines shipped=config.yml,light=eval/pipelines/light.yml,...]
            [--folds 5] [--cv-pipeline shipped] [--stock] [--out var/eval]
 
@@ -29,7 +29,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,11 +37,11 @@ from typing import Any
 import requests
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from addons.language import detect_language
+from scripts.bench_spine import free_port, percentile, rss_mb, wait_up
 
-from addons.language import detect_language  # noqa: E402
-from scripts.bench_spine import free_port, percentile, rss_mb, wait_up  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+
 
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
 # PYTHONPATH: the pipelines' custom components live in addons/.

@@ -1,6 +1,6 @@
 """Write the labelled product-search query set (data/eval/search_queries.yml).
 
-    .venv-actions/bin/python scripts/make_search_queries.py
+    .venv-actions/bin/python -m scripts.make_search_queries
 
 Queries are derived from the generated catalog's planted structure: a product is
 drawn, some of its attributes are phrased the way shoppers write them (synonyms,
@@ -14,20 +14,17 @@ too, for reading. Deterministic: the same seed writes the same file.
 from __future__ import annotations
 
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from actions.services.db.catalog_seed import (
+from shopmate.db.catalog_seed import (
     FEATURES,
     GeneratedProduct,
     generate_catalog,
 )
-from actions.services.db.vocabulary import (
+from shopmate.db.vocabulary import (
     CATEGORY_BY_CODE,
     COLOR_BY_CODE,
     MATERIAL_EN,

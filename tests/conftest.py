@@ -23,8 +23,8 @@ from alembic.config import Config
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.services.db.session import Database
-from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy
+from shopmate.db.session import Database
+from shopmate.guest_proof import GuestProofGuard, GuestProofPolicy
 from tests.factories import NOW
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +154,7 @@ POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 
 
 def migrate(url: str) -> None:
-    config = Config(str(PROJECT_ROOT / "actions" / "services" / "db" / "alembic.ini"))
+    config = Config(str(PROJECT_ROOT / "shopmate" / "db" / "alembic.ini"))
     config.attributes["database_url"] = url
     command.upgrade(config, "head")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from actions.services.db import models as m
-from actions.services.db.session import Database
-from actions.services.orders import Requester
+from shopmate.db import models as m
+from shopmate.db.session import Database
+from shopmate.orders import Requester
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 ALICE = Requester(customer_id=1)

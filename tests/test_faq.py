@@ -8,8 +8,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq
-from actions.services.knowledge import KnowledgeBase, load_articles
-from actions.settings import get_settings
+from shopmate.knowledge import KnowledgeBase, load_articles
+from shopmate.settings import get_settings
 from tests.conftest import TrackerBuilder
 
 
@@ -112,8 +112,8 @@ async def test_small_talk_that_reaches_the_faq_action_gets_not_found(
 async def test_a_grounded_generated_answer_is_sent_with_the_article_title(
     knowledge_base: KnowledgeBase, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
 ) -> None:
-    from actions.services.llm import LLMGenerator
-    from tests.services.llm.fakes import FakeBackend
+    from shopmate.llm import LLMGenerator
+    from tests.shopmate.llm.fakes import FakeBackend
 
     phrased = "下单满 99 元即可包邮哦。"
     generator = LLMGenerator(FakeBackend(phrased))
@@ -130,8 +130,8 @@ async def test_a_grounded_generated_answer_is_sent_with_the_article_title(
 async def test_a_generated_answer_with_an_invented_price_is_replaced_by_the_article(
     knowledge_base: KnowledgeBase, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
 ) -> None:
-    from actions.services.llm import LLMGenerator
-    from tests.services.llm.fakes import FakeBackend
+    from shopmate.llm import LLMGenerator
+    from tests.shopmate.llm.fakes import FakeBackend
 
     generator = LLMGenerator(FakeBackend("下单满 59 元即可包邮，运费只要 3 元。"))
     action = ActionAnswerFaq(knowledge_base=knowledge_base, generator=generator)

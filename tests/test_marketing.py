@@ -11,10 +11,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.marketing import ActionWriteProductCopy, product_copy_template, render_response
-from actions.services.catalog import ProductCatalog
-from actions.services.db import models as m
-from actions.services.db.session import Database
-from actions.services.llm import (
+from shopmate.catalog import ProductCatalog
+from shopmate.db import models as m
+from shopmate.db.session import Database
+from shopmate.llm import (
     Generation,
     GenerationRequest,
     GeneratorSettings,
@@ -25,7 +25,7 @@ from actions.services.llm import (
 )
 from tests.conftest import TrackerBuilder, response_texts
 from tests.factories import add_scenario
-from tests.services.llm.fakes import FakeBackend
+from tests.shopmate.llm.fakes import FakeBackend
 
 # The template for product 1 once it has a material (see the `catalog` fixture).
 DRESS_COPY_ZH = (
@@ -329,7 +329,7 @@ def test_render_response_fills_plain_placeholders_only(text: str) -> None:
 
 
 def test_every_language_renders_both_copy_templates(domain: dict[str, Any]) -> None:
-    from actions.services.catalog import ProductFacts
+    from shopmate.catalog import ProductFacts
 
     product = ProductFacts(
         1, "P1", "真丝连衣裙", "Silk dress", "Lumi", "dresses", "真丝", 10000, ("red",), ("M",)

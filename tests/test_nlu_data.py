@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from actions.services.db.vocabulary import CATEGORY_SPECS, COLOR_BY_CODE, MATERIAL_EN
+from shopmate.db.vocabulary import CATEGORY_SPECS, COLOR_BY_CODE, MATERIAL_EN
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
@@ -250,4 +250,4 @@ def test_out_of_scope_covers_many_topics_in_both_languages() -> None:
 def test_the_lookup_tables_agree_with_the_catalog_vocabulary() -> None:
     from scripts.make_lookups import TARGET, render
 
-    assert TARGET.read_text(encoding="utf-8") == render(), "run scripts/make_lookups.py"
+    assert TARGET.read_text(encoding="utf-8") == render(), "run python -m scripts.make_lookups"

@@ -17,11 +17,11 @@ from actions.order_changes import (
     ActionSubmitOrderChange,
     ValidateChangeForm,
 )
-from actions.services.db import models as m
-from actions.services.db.session import Database
-from actions.services.guest_proof import GuestProofGuard, GuestProofPolicy
-from actions.services.identity import CustomerTokens
-from actions.services.orders import OrderService
+from shopmate.db import models as m
+from shopmate.db.session import Database
+from shopmate.guest_proof import GuestProofGuard, GuestProofPolicy
+from shopmate.identity import CustomerTokens
+from shopmate.orders import OrderService
 from tests.conftest import SHOPPER, TrackerBuilder
 from tests.factories import ALICE, NOW, add_scenario
 

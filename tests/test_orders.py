@@ -9,10 +9,10 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.orders import ActionAnswerOrder, ValidateOrderForm
-from actions.services.db.session import Database
-from actions.services.guest_proof import GuestProofGuard
-from actions.services.identity import CustomerTokens
-from actions.services.orders import OrderService
+from shopmate.db.session import Database
+from shopmate.guest_proof import GuestProofGuard
+from shopmate.identity import CustomerTokens
+from shopmate.orders import OrderService
 from tests.conftest import SHOPPER, FakeClock, TrackerBuilder
 from tests.factories import ALICE, NOW, add_scenario
 

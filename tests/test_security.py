@@ -17,10 +17,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.order_changes import ActionSubmitOrderChange, ValidateChangeForm
 from actions.orders import ActionAnswerOrder, ValidateOrderForm
-from actions.services.db import models as m
-from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens
-from actions.services.orders import OrderNotAccessible, OrderService, Requester
+from shopmate.db import models as m
+from shopmate.db.session import Database
+from shopmate.identity import CustomerTokens
+from shopmate.orders import OrderNotAccessible, OrderService, Requester
 from tests.conftest import SHOPPER, TrackerBuilder
 from tests.factories import NOW, add_scenario
 

@@ -7,7 +7,7 @@ from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 
 from actions.server import build_app
-from actions.settings import Settings
+from shopmate.settings import Settings
 
 
 class ExplodingAction(Action):
@@ -77,8 +77,8 @@ async def test_no_token_configured_lets_rasa_call(executor: ActionExecutor) -> N
 async def test_rephrase_returns_a_grounded_rephrasing_and_needs_the_token(
     executor: ActionExecutor,
 ) -> None:
-    from actions.services.llm import LLMGenerator
-    from tests.services.llm.fakes import FakeBackend
+    from shopmate.llm import LLMGenerator
+    from tests.shopmate.llm.fakes import FakeBackend
 
     generator = LLMGenerator(FakeBackend("Hey, I am ShopMate. How may I help?"))
     app = build_app(Settings(action_server_token="s3cret"), executor, lambda: generator)
@@ -90,8 +90,8 @@ async def test_rephrase_returns_a_grounded_rephrasing_and_needs_the_token(
 
 
 async def test_a_rephrasing_that_adds_a_fact_is_not_sent(executor: ActionExecutor) -> None:
-    from actions.services.llm import LLMGenerator
-    from tests.services.llm.fakes import FakeBackend
+    from shopmate.llm import LLMGenerator
+    from tests.shopmate.llm.fakes import FakeBackend
 
     generator = LLMGenerator(FakeBackend("Hi! Today everything is 50% off, ShopMate here."))
     app = build_app(Settings(action_server_token=""), executor, lambda: generator)

@@ -16,13 +16,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cart import ActionAddToCart, ActionBestOffer
 from actions.recommendations import ActionRecommendProducts
-from actions.services.cart import CartRepository
-from actions.services.db import models as m
-from actions.services.db.seed import SeedConfig, seed_database
-from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens
-from actions.services.recommend import Interactions, Recommender, product_meta_from_database
-from actions.services.search.products import ProductSearch, load_records
 from actions.shopping import (
     ActionCompareProducts,
     ActionProductDetail,
@@ -31,8 +24,15 @@ from actions.shopping import (
     ActionStartSearch,
     ValidateSearchForm,
 )
+from shopmate.cart import CartRepository
+from shopmate.db import models as m
+from shopmate.db.seed import SeedConfig, seed_database
+from shopmate.db.session import Database
+from shopmate.identity import CustomerTokens
+from shopmate.recommend import Interactions, Recommender, product_meta_from_database
+from shopmate.search.products import ProductSearch, load_records
 from tests.conftest import SHOPPER, TrackerBuilder
-from tests.services.search.fakes import ConceptEmbedder
+from tests.shopmate.search.fakes import ConceptEmbedder
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 SECRET = "s" * 40

@@ -10,20 +10,14 @@ can act as one of the listed demo customers, and only as them.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+from sqlalchemy import select
 
-from sqlalchemy import select  # noqa: E402
-
-from actions.services.db import models as m  # noqa: E402
-from actions.services.db.session import Database  # noqa: E402
-from actions.services.identity import CustomerTokens  # noqa: E402
-from actions.settings import get_settings  # noqa: E402
+from shopmate.db import models as m
+from shopmate.db.session import Database
+from shopmate.identity import CustomerTokens
+from shopmate.settings import get_settings
 
 DEMO_CUSTOMERS = 6
 

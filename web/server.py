@@ -5,7 +5,7 @@
 The browser talks to Rasa's socketio channel directly; this server hands out static
 files, the Rasa address and the widget's conversation: `POST /session` issues a new
 conversation id signed with SESSION_SECRET, which Rasa's Socket.IO channel checks
-before a socket may join it (addons/sessions.py). With `--demo-login` it also signs a
+before a socket may join it (shopmate/sessions.py). With `--demo-login` it also signs a
 customer token for one of the listed demo customers, bound to that conversation;
 only on a loopback address and never with SHOPMATE_PROFILE=production.
 """
@@ -26,11 +26,9 @@ from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-WEB_ROOT = Path(__file__).resolve().parent
-if str(WEB_ROOT.parent) not in sys.path:
-    sys.path.insert(0, str(WEB_ROOT.parent))
+from shopmate.sessions import SessionTokens
 
-from addons.sessions import SessionTokens  # noqa: E402 - stdlib only, after the path
+WEB_ROOT = Path(__file__).resolve().parent
 
 STATIC_ROOT = WEB_ROOT / "static"
 INDEX_HTML = STATIC_ROOT / "index.html"

@@ -20,7 +20,7 @@ from addons.edge import (
     read_rest_body,
     render_response,
 )
-from addons.sessions import SessionTokens
+from shopmate.sessions import SessionTokens
 
 SETTINGS = EdgeSettings(max_body_bytes=4096, max_message_chars=1000)
 

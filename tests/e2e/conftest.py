@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 import requests
 
-from actions.services.db.models import Base
-from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens
+from shopmate.db.models import Base
+from shopmate.db.session import Database
+from shopmate.identity import CustomerTokens
 from tests.conftest import PROJECT_ROOT, migrate
 from tests.factories import add_scenario
 
@@ -304,7 +304,7 @@ def catalog_shopmate(
     """ShopMate over the default generated catalog (5,000 products, seed 42: what
     `make index` embedded), with customers and order history; one for the whole session
     (conversations use their own sender ids, so their carts never meet)."""
-    from actions.services.db.seed import SeedConfig, seed_database
+    from shopmate.db.seed import SeedConfig, seed_database
 
     workdir = tmp_path_factory.mktemp("catalog-shop")
     url = f"sqlite:///{workdir / 'catalog.db'}"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import requests
 
-from actions.services.knowledge import load_articles
-from actions.settings import get_settings
+from shopmate.knowledge import load_articles
+from shopmate.settings import get_settings
 from tests.conftest import response_texts
 from tests.e2e.conftest import ShopMate
 

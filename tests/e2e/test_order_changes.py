@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from actions.services.db import models as m
-from actions.services.db.session import Database
+from shopmate.db import models as m
+from shopmate.db.session import Database
 from tests.conftest import response_texts
 from tests.e2e.conftest import ShopMate, customer_metadata, reset_scenario
 

@@ -25,9 +25,9 @@ import jwt
 import pytest
 import requests
 
-from actions.services.db import models as m
-from actions.services.db.session import Database
-from addons.sessions import SessionTokens
+from shopmate.db import models as m
+from shopmate.db.session import Database
+from shopmate.sessions import SessionTokens
 from tests.conftest import response_texts
 from tests.e2e.conftest import (
     CUSTOMER_TOKEN_SECRET,

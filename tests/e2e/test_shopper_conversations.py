@@ -25,11 +25,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from actions.services.cart import CartRepository
-from actions.services.db import models as m
-from actions.services.db.session import Database
-from actions.services.knowledge import Article, load_articles
-from actions.settings import get_settings
+from shopmate.cart import CartRepository
+from shopmate.db import models as m
+from shopmate.db.session import Database
+from shopmate.knowledge import Article, load_articles
+from shopmate.settings import get_settings
 from tests.conftest import response_texts
 from tests.e2e.conftest import ShopMate, reset_scenario
 

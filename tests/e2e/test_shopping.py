@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from actions.services.cart import CartRepository
-from actions.services.db import models as m
-from actions.services.db.session import Database
+from shopmate.cart import CartRepository
+from shopmate.db import models as m
+from shopmate.db.session import Database
 from tests.conftest import response_texts
 from tests.e2e.conftest import ShopMate, customer_metadata
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import socketio
 
-from addons.sessions import SessionTokens
+from shopmate.sessions import SessionTokens
 from tests.conftest import response_texts
 from tests.e2e.conftest import SESSION_SECRET, ShopMate, customer_metadata, reset_scenario
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens
+from shopmate.db.session import Database
+from shopmate.identity import CustomerTokens
 from tests.conftest import load_web_module, load_web_server, response_texts, serving
 from tests.e2e.conftest import CUSTOMER_TOKEN_SECRET, SESSION_SECRET, ShopMate
 

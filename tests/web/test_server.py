@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from actions.services.db.session import Database
-from actions.services.identity import CustomerTokens, IdentityError
-from addons.sessions import SessionTokens
+from shopmate.db.session import Database
+from shopmate.identity import CustomerTokens, IdentityError
+from shopmate.sessions import SessionTokens
 from tests.conftest import load_web_module, load_web_server, serving
 from tests.factories import add_scenario
 
