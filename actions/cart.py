@@ -19,81 +19,57 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import shopper_language
-from actions.orders import money
-from actions.shopping import (
-    CHOOSING_VARIANT_SLOT,
-    FOCUS_SLOT,
-    ShoppingActionMixin,
-    entity_values,
-    joined,
-    message_text,
-    search_state,
-)
-from actions.verification import default_tokens, logged_in_customer
+from actions.support.conversation import entity_values, message_text, shopper_language
+from actions.support.formatting import joined, money, variant_label
+from actions.support.identity import logged_in_customer
+from actions.support.products import ProductActionMixin, search_state
+from actions.support.services import Lazy, lazy
+from actions.support.slots import CHOOSING_VARIANT_SLOT, FOCUS_SLOT
 from shopmate.cart import Added, CartRepository, OutOfStock
 from shopmate.choices import color_label
 from shopmate.db.columns import utcnow
-from shopmate.db.session import Database
 from shopmate.db.vocabulary import COLOR_BY_CODE
 from shopmate.identity import CustomerTokens
 from shopmate.promotions import best_offer
 from shopmate.search.products import ProductRecord, ProductSearch
-from shopmate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 
-def default_cart() -> CartRepository:
-    return CartRepository(Database(get_settings().database_url))
+class CartMixin:
+    """The cart repository and the customer tokens that say whose cart it is."""
 
-
-class CartActionMixin(ShoppingActionMixin):
-    _cart: CartRepository | None = None
-    _tokens: CustomerTokens | None = None
-    _tokens_set = False
+    def __init__(
+        self, cart: CartRepository | Lazy[CartRepository], tokens: CustomerTokens | None
+    ) -> None:
+        self._cart = lazy(cart)
+        self.tokens = tokens
 
     @property
     def cart(self) -> CartRepository:
-        if self._cart is None:
-            self._cart = default_cart()
-        return self._cart
-
-    @property
-    def tokens(self) -> CustomerTokens | None:
-        if not self._tokens_set:
-            self._tokens = default_tokens()
-            self._tokens_set = True
-        return self._tokens
+        return self._cart.get()
 
     def cart_id(self, tracker: Tracker) -> int:
         customer = logged_in_customer(tracker, self.tokens)
         return self.cart.cart_for(customer, tracker.sender_id)
 
 
-def _variant_label(color: str | None, size: str | None, language: str) -> str:
-    parts = [color_label(color, language) if color else "", "" if size == "one-size" else size]
-    return " ".join(p for p in parts if p) or "—"
-
-
 # The replies that ask which variant: the shopper's next "M" / "白色" answers them.
 VARIANT_QUESTIONS = ("utter_ask_cart_color", "utter_ask_cart_size")
 
 
-class ActionAddToCart(CartActionMixin, Action):
+class ActionAddToCart(CartMixin, ProductActionMixin, Action):
     """Put the product the shopper points at into the cart; asks for the colour or
     size when the product has several and the message names none."""
 
     def __init__(
         self,
-        search: ProductSearch | None = None,
-        cart: CartRepository | None = None,
+        search: ProductSearch | Lazy[ProductSearch],
+        cart: CartRepository | Lazy[CartRepository],
         tokens: CustomerTokens | None = None,
     ) -> None:
-        self._search = search
-        self._cart = cart
-        if tokens is not None:
-            self._tokens, self._tokens_set = tokens, True
+        ProductActionMixin.__init__(self, search)
+        CartMixin.__init__(self, cart, tokens)
 
     def name(self) -> str:
         return "action_add_to_cart"
@@ -178,7 +154,7 @@ class ActionAddToCart(CartActionMixin, Action):
         variant = variants[0]
         cart_id = self.cart_id(tracker)
         result = self.cart.add_item(cart_id, variant.id)
-        label = _variant_label(variant.color, variant.size, language)
+        label = variant_label(variant.color, variant.size, language)
         if isinstance(result, OutOfStock):
             return {
                 "response": "utter_cart_out_of_stock",
@@ -217,18 +193,16 @@ class ActionAddToCart(CartActionMixin, Action):
         return [SlotSet(FOCUS_SLOT, focus), *events] if focus else events
 
 
-class ActionBestOffer(CartActionMixin, Action):
+class ActionBestOffer(CartMixin, Action):
     """The cheapest valid coupon combination for the shopper's cart, in money."""
 
     def __init__(
         self,
-        cart: CartRepository | None = None,
+        cart: CartRepository | Lazy[CartRepository],
         tokens: CustomerTokens | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._cart = cart
-        if tokens is not None:
-            self._tokens, self._tokens_set = tokens, True
+        super().__init__(cart, tokens)
         self.clock = clock
 
     def name(self) -> str:

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text, previous_user_text, shopper_language
+from actions.support.conversation import latest_text, previous_user_text, shopper_language
+from actions.support.services import Lazy, lazy
 from shopmate.knowledge import KnowledgeAnswer, KnowledgeBase
-from shopmate.llm import GenerationRequest, Generator, TaskKind, get_generator
-from shopmate.settings import get_settings
+from shopmate.llm import GenerationRequest, Generator, TaskKind, TemplateGenerator
 
 logger = logging.getLogger(__name__)
 
@@ -30,28 +29,21 @@ logger = logging.getLogger(__name__)
 MAX_FACT_CHUNKS = 3
 
 
-@lru_cache(maxsize=1)
-def default_knowledge_base() -> KnowledgeBase:
-    """One knowledge base per process (its indexes load once, lazily or at warm-up)."""
-    settings = get_settings()
-    return KnowledgeBase(settings.knowledge_dir, settings.faq_min_score)
-
-
 class KnowledgeAnswerMixin:
-    """Retrieval, then a grounded answer; services injectable for tests."""
+    """Retrieval, then a grounded answer. The composition root gives the knowledge base
+    and the configured generator; without a generator, answers are the templates."""
 
     def __init__(
-        self, knowledge_base: KnowledgeBase | None = None, generator: Generator | None = None
+        self,
+        knowledge_base: KnowledgeBase,
+        generator: Generator | Lazy[Generator] | None = None,
     ) -> None:
-        self.knowledge_base = knowledge_base or default_knowledge_base()
-        self._generator = generator
+        self.knowledge_base = knowledge_base
+        self._generator = lazy(generator) if generator is not None else Lazy(TemplateGenerator)
 
     @property
     def generator(self) -> Generator:
-        # Lazily: importing the actions package must not build a model.
-        if self._generator is None:
-            self._generator = get_generator()
-        return self._generator
+        return self._generator.get()
 
     async def retrieve(self, tracker: Tracker) -> KnowledgeAnswer:
         # Embedding and BM25 are CPU work: keep them off the event loop.

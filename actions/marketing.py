@@ -13,30 +13,23 @@ import asyncio
 import logging
 import string
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text, shopper_language
-from actions.orders import default_order_service
+from actions.support.conversation import latest_text, shopper_language
+from actions.support.services import Lazy, lazy
+from actions.support.slots import FOCUS_SLOT
 from shopmate.catalog import ProductCatalog, ProductFacts, product_codes_in
-from shopmate.llm import GenerationRequest, Generator, TaskKind, get_generator
+from shopmate.llm import GenerationRequest, Generator, TaskKind, TemplateGenerator
 
 logger = logging.getLogger(__name__)
 
-PRODUCT_SLOT = "product_code"
 COPY_RESPONSE = "utter_product_copy"
 # For a product whose material or colours the catalog does not record.
 SHORT_COPY_RESPONSE = "utter_product_copy_short"
-
-
-@lru_cache(maxsize=1)
-def default_catalog() -> ProductCatalog:
-    """The catalog on the process's order database (the engine orders.py opened)."""
-    return ProductCatalog(default_order_service().database)
 
 
 class _Placeholders(string.Formatter):
@@ -107,23 +100,20 @@ class ActionWriteProductCopy(Action):
     """Write a short copy for the product in context, from its facts only."""
 
     def __init__(
-        self, catalog: ProductCatalog | None = None, generator: Generator | None = None
+        self,
+        catalog: ProductCatalog | Lazy[ProductCatalog],
+        generator: Generator | Lazy[Generator] | None = None,
     ) -> None:
-        self._catalog = catalog
-        self._generator = generator
+        self._catalog = lazy(catalog)
+        self._generator = lazy(generator) if generator is not None else Lazy(TemplateGenerator)
 
     @property
     def catalog(self) -> ProductCatalog:
-        # Lazily: importing the actions package must not open a database.
-        if self._catalog is None:
-            self._catalog = default_catalog()
-        return self._catalog
+        return self._catalog.get()
 
     @property
     def generator(self) -> Generator:
-        if self._generator is None:
-            self._generator = get_generator()
-        return self._generator
+        return self._generator.get()
 
     def name(self) -> str:
         return "action_write_product_copy"
@@ -145,7 +135,7 @@ class ActionWriteProductCopy(Action):
     ) -> list[EventType]:
         language = shopper_language(tracker)
         text = latest_text(tracker)
-        remembered = tracker.get_slot(PRODUCT_SLOT)
+        remembered = tracker.get_slot(FOCUS_SLOT)
         try:
             # Database reads and BM25 (jieba) are blocking: keep them off the event loop.
             product, names = await asyncio.to_thread(
@@ -163,7 +153,7 @@ class ActionWriteProductCopy(Action):
         if template is None:
             logger.error("no %s text for language %s in the domain", COPY_RESPONSE, language)
             dispatcher.utter_message(response="utter_product_copy_unavailable")
-            return [SlotSet(PRODUCT_SLOT, product.code)]
+            return [SlotSet(FOCUS_SLOT, product.code)]
 
         generation = await self.generator.generate(
             GenerationRequest(
@@ -176,4 +166,4 @@ class ActionWriteProductCopy(Action):
             )
         )
         dispatcher.utter_message(text=generation.text)
-        return [SlotSet(PRODUCT_SLOT, product.code)]
+        return [SlotSet(FOCUS_SLOT, product.code)]

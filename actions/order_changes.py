@@ -22,11 +22,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions.common import shopper_language
-from actions.orders import METHOD_NAMES, OrderActionMixin, OrderProofValidation, money
-from actions.verification import requester_for
+from actions.support.conversation import shopper_language
+from actions.support.formatting import method_name, money, variant_label
+from actions.support.identity import requester_for
+from actions.support.order_proof import OrderActionMixin, OrderProofValidation
 from shopmate.address import ParsedAddress, parse_address
-from shopmate.choices import Option, color_label, option_reference, pick
+from shopmate.choices import Option, option_reference, pick
 from shopmate.identity import normalize_order_number
 from shopmate.orders import (
     ChangeKind,
@@ -81,11 +82,6 @@ def item_label(returnable: ReturnableItem, language: str) -> str:
     return title + variant.format(variant_label(item.color, item.size, language))
 
 
-def variant_label(color: str | None, size: str | None, language: str) -> str:
-    parts = [color_label(color, language), "" if size in (None, "one-size") else str(size)]
-    return " ".join(p for p in parts if p) or ("均码" if language == "zh" else "one size")
-
-
 def item_options(plan: ChangePlan) -> list[Option]:
     return [
         Option(
@@ -132,7 +128,7 @@ class ChangeActionMixin(OrderActionMixin):
     async def method_name(self, requester: Requester, number: str, language: str) -> str:
         """How the shopper paid, as they call it (the refund goes back the same way)."""
         method: str | None = await asyncio.to_thread(self.orders.payment_method, requester, number)
-        return METHOD_NAMES[language].get(method or "", method or "")
+        return method_name(method, language)
 
     @staticmethod
     def chosen_item(plan: ChangePlan, tracker: Tracker) -> ReturnableItem | None:

@@ -9,7 +9,6 @@ popularity, never someone else's history.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
 from typing import Any
@@ -19,19 +18,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.cart import CartActionMixin
-from actions.common import shopper_language
-from actions.shopping import SHOWN_RESULTS, SHOWN_SLOT, message_text
-from actions.verification import logged_in_customer
-from shopmate.db.session import Database
+from actions.support.conversation import message_text, shopper_language
+from actions.support.identity import logged_in_customer
+from actions.support.products import SHOWN_RESULTS, ProductActionMixin
+from actions.support.services import Lazy, lazy
+from actions.support.slots import SHOWN_SLOT
 from shopmate.identity import CustomerTokens
-from shopmate.recommend import (
-    Interactions,
-    Recommender,
-    product_meta_from_database,
-)
+from shopmate.recommend import Recommender
 from shopmate.search.products import ProductSearch
-from shopmate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -41,35 +35,23 @@ LOOK_WORDS = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=1)
-def default_recommender() -> Recommender:
-    """Built once per process from the order history (off the event loop)."""
-    database = Database(get_settings().database_url)
-    return Recommender.build(
-        Interactions.from_database(database), product_meta_from_database(database)
-    )
-
-
-class ActionRecommendProducts(CartActionMixin, Action):
+class ActionRecommendProducts(ProductActionMixin, Action):
     def __init__(
         self,
-        search: ProductSearch | None = None,
-        recommender: Recommender | None = None,
+        search: ProductSearch | Lazy[ProductSearch],
+        recommender: Recommender | Lazy[Recommender],
         tokens: CustomerTokens | None = None,
     ) -> None:
-        self._search = search
-        self._recommender = recommender
-        if tokens is not None:
-            self._tokens, self._tokens_set = tokens, True
+        super().__init__(search)
+        self._recommender = lazy(recommender)
+        self.tokens = tokens
 
     def name(self) -> str:
         return "action_recommend_products"
 
     @property
     def recommender(self) -> Recommender:
-        if self._recommender is None:
-            self._recommender = default_recommender()
-        return self._recommender
+        return self._recommender.get()
 
     def _recommend(self, tracker: Tracker, language: str) -> dict[str, Any]:
         text = message_text(tracker)

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import hmac
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk.endpoint import create_app
@@ -20,12 +19,13 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, json
 
-from shopmate.llm import GenerationRequest, Generator, TaskKind, get_generator
+from actions.container import Container
+from actions.support.services import Lazy
+from shopmate.llm import GenerationRequest, Generator, TaskKind
 from shopmate.settings import Settings, get_settings
 
 logger = logging.getLogger("actions.server")
 
-ACTIONS_PACKAGE = "actions"
 MAX_REPHRASE_CHARS = 2000
 
 
@@ -33,15 +33,28 @@ def token_is_valid(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
 
 
+def action_executor(container: Container) -> ActionExecutor:
+    """rasa-sdk's executor with every action the container builds, each instance
+    holding its services (rasa-sdk accepts instances as well as classes)."""
+    executor = ActionExecutor()
+    for action in container.actions():
+        executor.register_action(action)
+    return executor
+
+
 def build_app(
     settings: Settings | None = None,
     executor: ActionExecutor | None = None,
-    generator_factory: Callable[[], Generator] = get_generator,
+    container: Container | None = None,
+    generator: Generator | None = None,
 ) -> Sanic[Any, Any]:
+    """The action server: the composition root's actions (or a test's `executor`);
+    /rephrase uses the container's generator (or a test's `generator`)."""
     settings = settings or get_settings()
+    container = container or Container(settings)
+    rephrasing = Lazy.of(generator) if generator is not None else container.generator
     if executor is None:
-        executor = ActionExecutor()
-        executor.register_package(ACTIONS_PACKAGE)
+        executor = action_executor(container)
     # Rasa calls the action server server-to-server: no browser origin needs CORS.
     app = create_app(executor, cors_origins=None)
     app.config.ACCESS_LOG = False  # access lines would carry the token query string
@@ -63,7 +76,7 @@ def build_app(
         text = str(body.get("text") or "")[:MAX_REPHRASE_CHARS]
         if not text:
             return json({"text": ""}, status=400)
-        generation = await generator_factory().generate(
+        generation = await (await rephrasing.ready()).generate(
             GenerationRequest(
                 task=TaskKind.REPHRASE,
                 language="en" if body.get("language") == "en" else "zh",
@@ -76,28 +89,16 @@ def build_app(
 
     @app.after_server_start
     async def warm_up(app: Sanic[Any, Any]) -> None:
-        # Load the knowledge base's indexes (and embedding model) in the background
-        # so the first policy question does not wait for them; serving starts now.
-        from actions.faq import default_knowledge_base
-        from actions.marketing import default_catalog
-        from actions.recommendations import default_recommender
-        from shopmate.search.products import default_product_search
+        # The heavy services (indexes, embedding model, recommender) are built in the
+        # background so the first shopper does not wait for them; serving starts now.
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(None, container.warm_up)
 
-        def load() -> None:
-            for name, warm in (
-                ("knowledge base", default_knowledge_base().warm_up),
-                ("product catalog", default_catalog().warm_up),
-                ("product search", lambda: default_product_search().parser.warm_up()),
-                ("recommender", default_recommender),
-            ):
-                try:
-                    warm()
-                except Exception as error:  # noqa: BLE001 - a failed warm-up retries on first use
-                    logger.warning("%s warm-up failed: %s", name, type(error).__name__)
+        async def warm_generator() -> None:
+            # The generator's model too (a no-op for the template backend).
+            await (await rephrasing.ready()).warm_up()
 
-        asyncio.get_running_loop().run_in_executor(None, load)
-        # The generator's model too (a no-op for the template backend).
-        app.add_task(generator_factory().warm_up())
+        app.add_task(warm_generator())
 
     if settings.action_server_token:
 

@@ -11,10 +11,8 @@ the search service; the wording is the domain's responses in the shopper's langu
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -23,35 +21,31 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_text, shopper_language
-from actions.orders import money
-from shopmate.catalog import product_codes_in
-from shopmate.choices import color_label, ordinals_in
-from shopmate.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES
-from shopmate.search.products import (
-    ProductFilter,
-    ProductRecord,
-    ProductSearch,
-    SearchResult,
-    default_product_search,
-    material_name,
+from actions.support.conversation import entity_values, message_text, shopper_language
+from actions.support.formatting import category_name, joined, money
+from actions.support.products import (
+    SHOWN_RESULTS,
+    ProductActionMixin,
+    search_state,
+    shown_ids,
+    state_value,
 )
+from actions.support.slots import (
+    CATEGORY_SLOT,
+    CHOOSING_VARIANT_SLOT,
+    DETAILS_SLOT,
+    FILTER_SLOT,
+    FOCUS_SLOT,
+    SHOWN_SLOT,
+)
+from shopmate.choices import color_label
+from shopmate.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES
+from shopmate.search.products import ProductFilter, ProductRecord, SearchResult, material_name
 from shopmate.search.query import ParsedQuery
 from shopmate.text import tokenize
 
 logger = logging.getLogger(__name__)
 
-SHOWN_RESULTS = 3
-# Channels whose clients render structured product cards (custom payloads); Telegram
-# and Slack get the text lines only. None: no channel recorded (tests, the HTTP API).
-CARD_CHANNELS = ("socketio", "rest", None)
-FILTER_SLOT = "search_filter"
-SHOWN_SLOT = "shown_products"
-FOCUS_SLOT = "product_code"
-# True while "which size / colour?" waits for an answer; new results end the wait.
-CHOOSING_VARIANT_SLOT = "choosing_variant"
-CATEGORY_SLOT = "product_category"
-DETAILS_SLOT = "search_details"
 # Intents whose text answers a search form question ("跑鞋", "不限", "黑色 M码").
 ANSWER_INTENTS = frozenset(
     {"inform", "search_product", "refine_search", "affirm", "deny", "nlu_fallback", None}
@@ -73,19 +67,6 @@ DROPPED_NAMES = {
         "price_min_cents": "price",
     },
 }
-
-
-def joined(values: Sequence[str], language: str) -> str:
-    if not values:
-        return "—"
-    return ("、" if language == "zh" else ", ").join(values)
-
-
-def category_name(code: str | None, language: str) -> str:
-    spec = CATEGORY_BY_CODE.get(code or "")
-    if spec is None:
-        return "商品" if language == "zh" else "products"
-    return spec.zh if language == "zh" else spec.en
 
 
 # Words that name no kind of product: "I want to buy something" asks for a category.
@@ -115,54 +96,6 @@ def unknown_kind(parsed: ParsedQuery) -> str | None:
     return parsed.terms.strip(" ,，。!?？！") or None
 
 
-def variant_title(record: ProductRecord, language: str, wanted: Sequence[str]) -> str:
-    """The product's title as the variant the shopper asked for: a dress found through
-    its red variant is shown red, not under its first colour's name."""
-    title = record.title(language)
-    colour = next((c for c in wanted if c in record.colors), None)
-    if colour is None or not record.colors or colour == record.colors[0]:
-        return title
-    primary, chosen = color_label(record.colors[0], language), color_label(colour, language)
-    if primary and primary in title:
-        return title.replace(primary, chosen, 1)
-    if primary.lower() in title.lower():
-        start = title.lower().index(primary.lower())
-        return title[:start] + chosen + title[start + len(primary) :]
-    return f"{title}（{chosen}）" if language == "zh" else f"{title} ({chosen})"
-
-
-def message_text(tracker: Tracker) -> str:
-    """The shopper's words; a button payload ("/intent{...}") carries none."""
-    text = latest_text(tracker).strip()
-    return "" if text.startswith("/") else text
-
-
-def entity_values(tracker: Tracker, name: str) -> list[str]:
-    entities = tracker.latest_message.get("entities") or []
-    return [str(e.get("value")) for e in entities if e.get("entity") == name and e.get("value")]
-
-
-def search_state(tracker: Tracker) -> tuple[str, ProductFilter] | None:
-    value = tracker.get_slot(FILTER_SLOT)
-    if not isinstance(value, dict):
-        return None
-    text = value.get("text")
-    return (str(text)[:200] if isinstance(text, str) else ""), ProductFilter.from_dict(
-        value.get("filter")
-    )
-
-
-def state_value(
-    text: str, spec: ProductFilter, asked_kind: str | None = None, foreign_budget: bool = False
-) -> dict[str, Any]:
-    value: dict[str, Any] = {"text": text, "filter": spec.to_dict()}
-    if asked_kind:
-        value["asked_kind"] = asked_kind[:60]
-    if foreign_budget:
-        value["foreign_budget"] = True
-    return value
-
-
 def foreign_budget(tracker: Tracker) -> bool:
     """The budget was said in another currency ("under 100 dollars"), in this message
     or in the one that started the search."""
@@ -178,13 +111,6 @@ def asked_kind_of(tracker: Tracker) -> str | None:
     return str(kind)[:60] if isinstance(kind, str) and kind else None
 
 
-def shown_ids(tracker: Tracker) -> list[int]:
-    value = tracker.get_slot(SHOWN_SLOT)
-    if not isinstance(value, list):
-        return []
-    return [int(v) for v in value if isinstance(v, int | str) and str(v).isdigit()][:20]
-
-
 def has_attributes(parsed: ParsedQuery) -> bool:
     return bool(
         parsed.colors
@@ -196,24 +122,9 @@ def has_attributes(parsed: ParsedQuery) -> bool:
     )
 
 
-class ShoppingActionMixin:
-    """The search service (injected or the process default) and shared rendering."""
-
-    _search: ProductSearch | None = None
-
-    def __init__(self, search: ProductSearch | None = None) -> None:
-        self._search = search
-
-    @property
-    def search(self) -> ProductSearch:
-        # Lazily: importing the actions package must not open a database or a model.
-        if self._search is None:
-            self._search = default_product_search()
-        return self._search
-
-    async def _blocking(self, function: Any, *args: Any, **kwargs: Any) -> Any:
-        """Search (spaCy, BM25, embeddings, DB) runs off the event loop."""
-        return await asyncio.to_thread(function, *args, **kwargs)
+class SearchActionMixin(ProductActionMixin):
+    """What the search actions add: the nearest category for an unknown kind, and the
+    presentation of a search result."""
 
     async def _nearest_for_unknown_kind(
         self, parsed: ParsedQuery, language: str
@@ -226,68 +137,6 @@ class ShoppingActionMixin:
             return None, None
         category = await self._blocking(self.search.nearest_category, kind, language)
         return category, kind
-
-    def referenced(self, tracker: Tracker, text: str) -> list[ProductRecord]:
-        """Products the message points at: ordinals into the last results, product
-        codes, else the product in focus. Blocking (may build the search index)."""
-        shown = [r for r in (self.search.by_id(i) for i in shown_ids(tracker)) if r]
-        found: list[ProductRecord] = []
-        for position in ordinals_in(text):
-            index = len(shown) - 1 if position == -1 else position - 1
-            if 0 <= index < len(shown) and shown[index] not in found:
-                found.append(shown[index])
-        for value in entity_values(tracker, "ordinal"):
-            if value.lstrip("-").isdigit():
-                position = int(value)
-                index = len(shown) - 1 if position == -1 else position - 1
-                if 0 <= index < len(shown) and shown[index] not in found:
-                    found.append(shown[index])
-        for code in product_codes_in(text):
-            record = self.search.by_code(code)
-            if record is not None and record not in found:
-                found.append(record)
-        if not found:
-            focus = tracker.get_slot(FOCUS_SLOT)
-            record = self.search.by_code(str(focus)) if focus else None
-            if record is not None:
-                found.append(record)
-        return found
-
-    @staticmethod
-    def show_products(
-        dispatcher: CollectingDispatcher,
-        records: Sequence[ProductRecord],
-        language: str,
-        channel: str | None = None,
-        colors: Sequence[str] = (),
-    ) -> None:
-        """One card per product: the text line for every channel, plus, for the web
-        widget and REST clients, a structured card (image, rating, code). It is wrapped
-        in "data" because Rasa's Socket.IO channel emits a custom payload's keys as
-        arguments of its emit call."""
-        for index, record in enumerate(records, start=1):
-            title = variant_title(record, language, colors)
-            card = {
-                "index": index,
-                "code": record.code,
-                "title": title,
-                "price": money(record.price_cents),
-                "price_cents": record.price_cents,
-                "rating": record.rating,
-                "image_url": record.image_url,
-                "in_stock": record.in_stock,
-            }
-            extra: dict[str, Any] = {}
-            if channel in CARD_CHANNELS:
-                extra["json_message"] = {"data": {"product_card": card}}
-            dispatcher.utter_message(
-                response="utter_product_card" if record.in_stock else "utter_product_card_sold_out",
-                index=index,
-                title=title,
-                price=money(record.price_cents),
-                rating=f"{record.rating:.1f}",
-                **extra,
-            )
 
     def present(
         self,
@@ -343,7 +192,7 @@ class ShoppingActionMixin:
         return [state, done_choosing, SlotSet(SHOWN_SLOT, [r.id for r in records])]
 
 
-class ActionStartSearch(ShoppingActionMixin, Action):
+class ActionStartSearch(SearchActionMixin, Action):
     """A new search: what the message already says fills the form, so it only asks
     for what is missing (the category), and for details only when none were given."""
 
@@ -386,7 +235,7 @@ class ActionStartSearch(ShoppingActionMixin, Action):
         ]
 
 
-class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
+class ValidateSearchForm(SearchActionMixin, FormValidationAction):
     """Fills the search form from free text with the query parser (spaCy)."""
 
     def name(self) -> str:
@@ -470,7 +319,7 @@ class ValidateSearchForm(ShoppingActionMixin, FormValidationAction):
         return {CATEGORY_SLOT: slot_value if slot_value in CATEGORY_BY_CODE else None}
 
 
-class ActionSearchProducts(ShoppingActionMixin, Action):
+class ActionSearchProducts(SearchActionMixin, Action):
     """The search form's submit: run the search and show the top results as cards."""
 
     def name(self) -> str:
@@ -507,7 +356,7 @@ class ActionSearchProducts(ShoppingActionMixin, Action):
         ]
 
 
-class ActionRefineSearch(ShoppingActionMixin, Action):
+class ActionRefineSearch(SearchActionMixin, Action):
     """Narrow the last search: cheaper, pricier, another colour, a size, a budget."""
 
     def name(self) -> str:
@@ -576,7 +425,7 @@ class ActionRefineSearch(ShoppingActionMixin, Action):
         )
 
 
-class ActionProductDetail(ShoppingActionMixin, Action):
+class ActionProductDetail(SearchActionMixin, Action):
     """Spec, material, colours, sizes in stock and size advice of one product."""
 
     def name(self) -> str:
@@ -624,7 +473,7 @@ class ActionProductDetail(ShoppingActionMixin, Action):
         return [SlotSet(FOCUS_SLOT, product.code)]
 
 
-class ActionCompareProducts(ShoppingActionMixin, Action):
+class ActionCompareProducts(SearchActionMixin, Action):
     """Two or three products side by side, facts from the catalog."""
 
     def name(self) -> str:

@@ -451,7 +451,7 @@ async def main() -> None:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     settings = get_settings()
-    generator_settings = GeneratorSettings.from_env()
+    generator_settings = get_settings().generator
     if args.deadline is not None:
         generator_settings = replace(generator_settings, deadline_s=args.deadline)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]

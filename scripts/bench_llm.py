@@ -40,6 +40,7 @@ from shopmate.llm import (
     TemplateGenerator,
     create_generator,
 )
+from shopmate.settings import get_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -305,7 +306,7 @@ async def main() -> None:
     parser.add_argument("--show-samples", type=int, default=0, help="raw outputs per row")
     args = parser.parse_args()
 
-    settings = GeneratorSettings.from_env()
+    settings = get_settings().generator
     overrides = {
         "model_path": args.model_path,
         "gguf_file": args.gguf_file,

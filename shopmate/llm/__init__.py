@@ -2,7 +2,7 @@
 
 No Rasa imports, and nothing heavy at import time (torch, transformers and openai load
 on first use, off the event loop). An action takes a ``Generator`` in its constructor
-(default: ``get_generator()``, built from the environment) and calls one method::
+(built by the action server's composition root from its settings) and calls one method::
 
     generation = await self.generator.generate(
         GenerationRequest(
@@ -31,7 +31,6 @@ from .generator import (
     TemplateGenerator,
     clean_output,
     create_generator,
-    get_generator,
     in_language,
     outcome_counts,
     review_output,
@@ -78,7 +77,6 @@ __all__ = [
     "clean_output",
     "create_generator",
     "extract_claims",
-    "get_generator",
     "in_language",
     "outcome_counts",
     "review_output",

@@ -16,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
 
 from .backends import OpenAIBackend, TransformersBackend
 from .config import GeneratorSettings
@@ -273,12 +272,12 @@ class LLMGenerator:
 
 
 def create_generator(settings: GeneratorSettings | None = None) -> Generator:
-    """The generator ``settings`` ask for (``GeneratorSettings.from_env()`` if None).
+    """The generator ``settings`` ask for (the offline default, templates, if None).
 
     A misconfigured openai backend degrades to templates with a warning rather than
     failing the action server's start.
     """
-    settings = settings or GeneratorSettings.from_env()
+    settings = settings or GeneratorSettings()
     if settings.backend == "transformers":
         return LLMGenerator(TransformersBackend.from_settings(settings), settings)
     if settings.backend == "openai":
@@ -289,9 +288,3 @@ def create_generator(settings: GeneratorSettings | None = None) -> Generator:
             return TemplateGenerator()
         return LLMGenerator(backend, settings, secrets=[settings.openai_api_key])
     return TemplateGenerator()
-
-
-@cache
-def get_generator() -> Generator:
-    """The process-wide generator from the environment, built on first use."""
-    return create_generator()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -650,39 +649,28 @@ class ProductSearch:
         ]
 
 
-_default: ProductSearch | None = None
-_default_lock = threading.Lock()
-
-
-def default_product_search() -> ProductSearch:
-    """The process's search over the catalog database, built once, lazily, from
-    settings (call it off the event loop: the first call loads the embedding model and
-    reads the vector cache)."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            from shopmate.search.embeddings import embedder_from_settings
-            from shopmate.settings import get_settings
-
-            settings = get_settings()
-            records = load_records(Database(settings.database_url))
-            embedder = embedder_from_settings(
-                settings.embedding_backend, settings.embedding_model_path
-            )
-            _default = ProductSearch.build(
-                records,
-                embedder,
-                backend=settings.search_backend,
-                index_dir=settings.index_dir,
-                milvus_uri=settings.milvus_uri,
-                mode=retrieval_mode(settings.search_mode),
-            )
-            logger.info(
-                "product search ready: %d products, backend %s",
-                len(records),
-                settings.search_backend,
-            )
-        return _default
+def build_product_search(
+    database: Database,
+    embedder: Embedder | None,
+    *,
+    backend: str = "faiss",
+    index_dir: Path | None = None,
+    milvus_uri: str | None = None,
+    mode: str = "hybrid",
+) -> ProductSearch:
+    """The search over every product of the catalog database (blocking: reads the
+    catalog, embeds through the vector cache, builds the index)."""
+    records = load_records(database)
+    search = ProductSearch.build(
+        records,
+        embedder,
+        backend=backend,
+        index_dir=index_dir,
+        milvus_uri=milvus_uri,
+        mode=retrieval_mode(mode),
+    )
+    logger.info("product search ready: %d products, backend %s", len(records), backend)
+    return search
 
 
 def material_name(material: str | None, language: str) -> str | None:
@@ -698,8 +686,19 @@ def main() -> None:
     ready."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)
+    from shopmate.search.embeddings import embedder_from_settings
+    from shopmate.settings import get_settings
+
+    settings = get_settings()
     started = time.perf_counter()
-    search = default_product_search()
+    search = build_product_search(
+        Database(settings.database_url),
+        embedder_from_settings(settings.embedding_backend, settings.embedding_model_path),
+        backend=settings.search_backend,
+        index_dir=settings.index_dir,
+        milvus_uri=settings.milvus_uri,
+        mode=settings.search_mode,
+    )
     print(
         f"product search index: {len(search)} products, backend "
         f"{search.store.name if search.store else 'bm25 only'}, "

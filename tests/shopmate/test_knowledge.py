@@ -135,16 +135,6 @@ def test_an_answer_carries_confidence_and_the_matched_chunks(
     assert best.cosine == max(c.cosine or 0 for c in best.chunks)
 
 
-def test_retrieval_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KB_RETRIEVAL", "hybrid")
-    monkeypatch.setenv("KB_MIN_CONFIDENCE", "0.7")
-    kb = KnowledgeBase(get_settings().knowledge_dir, get_settings().faq_min_score)
-    assert (kb.retrieval, kb.min_confidence) == ("hybrid", 0.7)
-    monkeypatch.setenv("KB_RETRIEVAL", "fuzzy")
-    with pytest.raises(ValueError, match="unknown retrieval mode"):
-        KnowledgeBase(get_settings().knowledge_dir)
-
-
 def test_bm25_mode_loads_no_embedding_model() -> None:
     kb = KnowledgeBase(get_settings().knowledge_dir, retrieval="bm25", embedder=ExplodingEmbedder())
     [hit] = kb.search("运费怎么算", "zh", k=1)

@@ -22,6 +22,7 @@ from shopmate.llm import (
     create_generator,
     in_language,
 )
+from shopmate.settings import generator_settings
 
 from .fakes import (
     ORDER_TEMPLATE_EN,
@@ -177,7 +178,7 @@ def test_create_generator_follows_settings() -> None:
 
 
 def test_settings_from_env() -> None:
-    settings = GeneratorSettings.from_env(
+    settings = generator_settings(
         {
             "LLM_BACKEND": "OpenAI",
             "LLM_MODEL_PATH": "/models/x.gguf",
@@ -199,10 +200,10 @@ def test_settings_from_env() -> None:
 
 
 def test_settings_defaults_are_safe() -> None:
-    settings = GeneratorSettings.from_env({"LLM_BACKEND": "gpt5", "LLM_DEADLINE_S": "soon"})
+    settings = generator_settings({"LLM_BACKEND": "gpt5", "LLM_DEADLINE_S": "soon"})
     assert settings.backend == "template"
     assert settings.deadline_s == 2.5
-    assert GeneratorSettings.from_env({}).backend == "template"
+    assert generator_settings({}).backend == "template"
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,12 @@
-"""Who is asking, for every action that touches an order.
+"""Who is asking, for every action that touches an order or a customer's cart.
 
 A logged-in shopper is named by the signed token the shop page puts in the message
 metadata (`customer_token`), checked on every message and only for the conversation
 it was issued for (the Rasa-side tracker store drops it once the turn is over, see
-addons/privacy.py); a guest by the orders proven
-in this conversation (`verified_orders` slot, set only by this code). `sender_id` and
-anything the shopper types about who they are count for nothing. Failed phone checks
-are counted server-side, across conversations (shopmate/guest_proof.py), not
-here.
+addons/privacy.py); a guest by the orders proven in this conversation
+(`verified_orders` slot, set only by the order forms). `sender_id` and anything the
+shopper types about who they are count for nothing. Failed phone checks are counted
+server-side, across conversations (shopmate/guest_proof.py), not here.
 """
 
 from __future__ import annotations
@@ -17,18 +16,13 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.support.slots import VERIFIED_ORDERS_SLOT
 from shopmate.identity import CustomerTokens, IdentityError
 from shopmate.orders import Requester
-from shopmate.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 TOKEN_METADATA_KEY = "customer_token"  # noqa: S105 - a key name, not a secret
-
-
-def default_tokens() -> CustomerTokens | None:
-    secret = get_settings().customer_token_secret
-    return CustomerTokens(secret) if secret else None
 
 
 def logged_in_customer(tracker: Tracker, tokens: CustomerTokens | None) -> int | None:
@@ -46,7 +40,7 @@ def logged_in_customer(tracker: Tracker, tokens: CustomerTokens | None) -> int |
 
 
 def verified_orders(tracker: Tracker) -> list[str]:
-    value = tracker.get_slot("verified_orders")
+    value = tracker.get_slot(VERIFIED_ORDERS_SLOT)
     return [str(v) for v in value] if isinstance(value, list) else []
 
 

@@ -81,7 +81,7 @@ async def test_rephrase_returns_a_grounded_rephrasing_and_needs_the_token(
     from tests.shopmate.llm.fakes import FakeBackend
 
     generator = LLMGenerator(FakeBackend("Hey, I am ShopMate. How may I help?"))
-    app = build_app(Settings(action_server_token="s3cret"), executor, lambda: generator)
+    app = build_app(Settings(action_server_token="s3cret"), executor, generator=generator)
     body = {"text": "Hi! I'm ShopMate. How can I help?", "language": "en", "user_text": "hi"}
     _, refused = await app.asgi_client.post("/rephrase", json=body)
     assert refused.status == 401
@@ -94,7 +94,7 @@ async def test_a_rephrasing_that_adds_a_fact_is_not_sent(executor: ActionExecuto
     from tests.shopmate.llm.fakes import FakeBackend
 
     generator = LLMGenerator(FakeBackend("Hi! Today everything is 50% off, ShopMate here."))
-    app = build_app(Settings(action_server_token=""), executor, lambda: generator)
+    app = build_app(Settings(action_server_token=""), executor, generator=generator)
     body = {"text": "Hi! I'm ShopMate. How can I help?", "language": "en"}
     _, reply = await app.asgi_client.post("/rephrase", json=body)
     assert reply.json == {"text": body["text"]}
