@@ -7,7 +7,6 @@ guest, this conversation's. Never a customer id typed or claimed in the text.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from actions.support.conversation import entity_values, message_text, shopper_la
 from actions.support.formatting import joined, money, variant_label
 from actions.support.identity import logged_in_customer
 from actions.support.products import ProductActionMixin, search_state
-from actions.support.services import Lazy, lazy
+from actions.support.services import Apologised, Lazy, lazy, or_apologise
 from actions.support.slots import CHOOSING_VARIANT_SLOT, FOCUS_SLOT
 from shopmate.cart import Added, CartRepository, OutOfStock
 from shopmate.choices import color_label
@@ -180,11 +179,10 @@ class ActionAddToCart(CartMixin, ProductActionMixin, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         language = shopper_language(tracker)
-        try:
-            reply = await asyncio.to_thread(self._add, tracker, language)
-        except Exception as error:  # noqa: BLE001 - the shopper still gets an answer
-            logger.error("cart unavailable: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_cart_unavailable")
+        reply = await or_apologise(
+            dispatcher, "utter_cart_unavailable", "cart", self._add, tracker, language
+        )
+        if isinstance(reply, Apologised):
             return [SlotSet(CHOOSING_VARIANT_SLOT, False)]
         focus = reply.pop("focus", None)
         dispatcher.utter_message(**reply)
@@ -257,11 +255,10 @@ class ActionBestOffer(CartMixin, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         language = shopper_language(tracker)
-        try:
-            messages = await asyncio.to_thread(self._offer, tracker, language)
-        except Exception as error:  # noqa: BLE001
-            logger.error("promotions unavailable: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_promotion_unavailable")
+        messages = await or_apologise(
+            dispatcher, "utter_promotion_unavailable", "promotions", self._offer, tracker, language
+        )
+        if isinstance(messages, Apologised):
             return []
         for message in messages:
             dispatcher.utter_message(**message)

@@ -19,7 +19,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.support.conversation import latest_text, previous_user_text, shopper_language
-from actions.support.services import Lazy, lazy
+from actions.support.services import Apologised, Lazy, lazy, or_apologise
 from shopmate.knowledge import KnowledgeAnswer, KnowledgeBase
 from shopmate.llm import GenerationRequest, Generator, TaskKind, TemplateGenerator
 
@@ -45,14 +45,14 @@ class KnowledgeAnswerMixin:
     def generator(self) -> Generator:
         return self._generator.get()
 
-    async def retrieve(self, tracker: Tracker) -> KnowledgeAnswer:
-        # Embedding and BM25 are CPU work: keep them off the event loop.
-        return await asyncio.to_thread(
-            self.knowledge_base.answer_in_context,
-            latest_text(tracker),
-            shopper_language(tracker),
-            previous_user_text(tracker),
+    def lookup(self, tracker: Tracker) -> KnowledgeAnswer:
+        """Blocking (embedding and BM25 are CPU work): call it off the event loop."""
+        return self.knowledge_base.answer_in_context(
+            latest_text(tracker), shopper_language(tracker), previous_user_text(tracker)
         )
+
+    async def retrieve(self, tracker: Tracker) -> KnowledgeAnswer:
+        return await asyncio.to_thread(self.lookup, tracker)
 
     async def send_answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, found: KnowledgeAnswer
@@ -86,12 +86,10 @@ class ActionAnswerFaq(KnowledgeAnswerMixin, Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        try:
-            found = await self.retrieve(tracker)
-        except Exception as error:  # noqa: BLE001 - any failure must still get an answer
-            # The question text may hold personal data: log the failure type only.
-            logger.error("knowledge base unavailable: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_faq_unavailable")
+        found = await or_apologise(
+            dispatcher, "utter_faq_unavailable", "knowledge base", self.lookup, tracker
+        )
+        if isinstance(found, Apologised):
             return []
         if not found.answerable or found.article is None:
             dispatcher.utter_message(response="utter_faq_not_found")

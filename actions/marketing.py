@@ -9,7 +9,6 @@ same facts, so the shopper always gets a correct copy in their language.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import string
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.support.conversation import latest_text, shopper_language
-from actions.support.services import Lazy, lazy
+from actions.support.services import Apologised, Lazy, lazy, or_apologise
 from actions.support.slots import FOCUS_SLOT
 from shopmate.catalog import ProductCatalog, ProductFacts, product_codes_in
 from shopmate.llm import GenerationRequest, Generator, TaskKind, TemplateGenerator
@@ -136,15 +135,19 @@ class ActionWriteProductCopy(Action):
         language = shopper_language(tracker)
         text = latest_text(tracker)
         remembered = tracker.get_slot(FOCUS_SLOT)
-        try:
-            # Database reads and BM25 (jieba) are blocking: keep them off the event loop.
-            product, names = await asyncio.to_thread(
-                self._product_in_context, text, language, remembered or None
-            )
-        except Exception as error:  # noqa: BLE001 - any failure must still get an answer
-            logger.error("product catalog unavailable: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_product_copy_unavailable")
+        # Database reads and BM25 (jieba) are blocking: or_apologise keeps them off the loop.
+        found = await or_apologise(
+            dispatcher,
+            "utter_product_copy_unavailable",
+            "product catalog",
+            self._product_in_context,
+            text,
+            language,
+            remembered or None,
+        )
+        if isinstance(found, Apologised):
             return []
+        product, names = found
         if product is None:
             dispatcher.utter_message(response="utter_ask_which_product")
             return []

@@ -30,6 +30,7 @@ from actions.support.products import (
     shown_ids,
     state_value,
 )
+from actions.support.services import Apologised, or_apologise
 from actions.support.slots import (
     CATEGORY_SLOT,
     CHOOSING_VARIANT_SLOT,
@@ -204,11 +205,15 @@ class ActionStartSearch(SearchActionMixin, Action):
     ) -> list[EventType]:
         language = shopper_language(tracker)
         text = message_text(tracker)
-        try:
-            parsed: ParsedQuery = await self._blocking(self.search.parse, text, language)
-        except Exception as error:  # noqa: BLE001 - the shopper still gets an answer
-            logger.error("product search unavailable: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_search_unavailable")
+        parsed = await or_apologise(
+            dispatcher,
+            "utter_search_unavailable",
+            "product search",
+            self.search.parse,
+            text,
+            language,
+        )
+        if isinstance(parsed, Apologised):
             return [SlotSet(CATEGORY_SLOT, None), SlotSet(DETAILS_SLOT, "unavailable")]
         category = next(
             (c for c in entity_values(tracker, "product_category") if c in CATEGORY_BY_CODE),
@@ -335,11 +340,16 @@ class ActionSearchProducts(SearchActionMixin, Action):
         if category in CATEGORY_BY_CODE:
             spec = replace(spec, category=category)
         query = text or category_name(spec.category, language)
-        try:
-            result: SearchResult = await self._blocking(self.search.search, query, language, spec)
-        except Exception as error:  # noqa: BLE001
-            logger.error("product search failed: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_search_unavailable")
+        result = await or_apologise(
+            dispatcher,
+            "utter_search_unavailable",
+            "product search",
+            self.search.search,
+            query,
+            language,
+            spec,
+        )
+        if isinstance(result, Apologised):
             return [SlotSet(DETAILS_SLOT, None)]
         channel = tracker.get_latest_input_channel()
         return [
@@ -401,14 +411,18 @@ class ActionRefineSearch(SearchActionMixin, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         language = shopper_language(tracker)
-        try:
-            result, old_text, problem = await self._blocking(
-                self._refine, tracker, message_text(tracker), language
-            )
-        except Exception as error:  # noqa: BLE001
-            logger.error("product search failed: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_search_unavailable")
+        outcome = await or_apologise(
+            dispatcher,
+            "utter_search_unavailable",
+            "product search",
+            self._refine,
+            tracker,
+            message_text(tracker),
+            language,
+        )
+        if isinstance(outcome, Apologised):
             return []
+        result, old_text, problem = outcome
         if problem is not None or result is None:
             category = category_name(result.filter.category if result else None, language)
             dispatcher.utter_message(
@@ -436,11 +450,10 @@ class ActionProductDetail(SearchActionMixin, Action):
     ) -> list[EventType]:
         language = shopper_language(tracker)
         text = message_text(tracker)
-        try:
-            products = await self._blocking(self.referenced, tracker, text)
-        except Exception as error:  # noqa: BLE001
-            logger.error("product search failed: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_search_unavailable")
+        products = await or_apologise(
+            dispatcher, "utter_search_unavailable", "product search", self.referenced, tracker, text
+        )
+        if isinstance(products, Apologised):
             return []
         if not products:
             dispatcher.utter_message(response="utter_which_product")
@@ -491,11 +504,15 @@ class ActionCompareProducts(SearchActionMixin, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         language = shopper_language(tracker)
-        try:
-            products = await self._blocking(self._products, tracker, message_text(tracker))
-        except Exception as error:  # noqa: BLE001
-            logger.error("product search failed: %s", type(error).__name__)
-            dispatcher.utter_message(response="utter_search_unavailable")
+        products = await or_apologise(
+            dispatcher,
+            "utter_search_unavailable",
+            "product search",
+            self._products,
+            tracker,
+            message_text(tracker),
+        )
+        if isinstance(products, Apologised):
             return []
         if len(products) < 2:
             dispatcher.utter_message(response="utter_compare_need_two")
