@@ -25,12 +25,13 @@ from actions.support.products import ProductActionMixin, search_state
 from actions.support.services import Apologised, Lazy, lazy, or_apologise
 from actions.support.slots import CHOOSING_VARIANT_SLOT, FOCUS_SLOT
 from shopmate.cart import Added, CartRepository, OutOfStock
+from shopmate.catalog import ProductRecord
 from shopmate.choices import color_label
 from shopmate.db.columns import utcnow
 from shopmate.db.vocabulary import COLOR_BY_CODE
 from shopmate.identity import CustomerTokens
 from shopmate.promotions import best_offer
-from shopmate.search.products import ProductRecord, ProductSearch
+from shopmate.search.products import ProductSearch
 
 logger = logging.getLogger(__name__)
 

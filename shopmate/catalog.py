@@ -23,8 +23,9 @@ from sqlalchemy.orm import selectinload
 
 from shopmate.choices import color_label
 from shopmate.db import models as m
+from shopmate.db.catalog_seed import GeneratedProduct
 from shopmate.db.session import Database
-from shopmate.db.vocabulary import CATEGORY_SPECS, MATERIAL_EN
+from shopmate.db.vocabulary import CATEGORY_BY_CODE, CATEGORY_SPECS, MATERIAL_EN
 from shopmate.search.lexical import BM25Index
 from shopmate.text import tokenize
 
@@ -84,6 +85,115 @@ def _material(value: object) -> str | None:
 
 def _price_text(cents: int) -> str:
     return f"¥{cents / 100:.2f}"
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    """One product as search, cards, the cart and recommendations read it: facts, the
+    colours and sizes of its variants, and what is in stock (`load_records`)."""
+
+    id: int
+    code: str
+    category: str
+    brand: str
+    title_zh: str
+    title_en: str
+    description_zh: str
+    description_en: str
+    material: str | None
+    price_cents: int
+    rating: float
+    image_url: str | None
+    colors: tuple[str, ...]  # every variant colour
+    sizes: tuple[str, ...]  # every variant size
+    colors_in_stock: tuple[str, ...]
+    sizes_in_stock: tuple[str, ...]
+    stock: int
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    def title(self, language: str) -> str:
+        return self.title_zh if language == "zh" else self.title_en
+
+    def search_text(self) -> str:
+        """What BM25 matches: both titles and descriptions, the category's names."""
+        spec = CATEGORY_BY_CODE.get(self.category)
+        names = f"{spec.zh} {spec.en} {' '.join(spec.synonyms)}" if spec else self.category
+        return " ".join(
+            (self.title_zh, self.title_en, self.description_zh, self.description_en, names)
+        )
+
+    def embedding_text(self) -> str:
+        """What is embedded: the two titles (descriptions add noise to short queries)."""
+        return f"{self.title_zh} / {self.title_en}"
+
+
+def records_from_generated(products: Iterable[GeneratedProduct]) -> list[ProductRecord]:
+    """Records straight from the generator (benchmarks at 100k skip the database)."""
+    return [
+        ProductRecord(
+            id=number,
+            code=p.code,
+            category=p.category,
+            brand=p.brand,
+            title_zh=p.title_zh,
+            title_en=p.title_en,
+            description_zh=p.description_zh,
+            description_en=p.description_en,
+            material=p.material,
+            price_cents=p.price_cents,
+            rating=p.rating,
+            image_url=p.image_url,
+            colors=p.colors,
+            sizes=p.sizes,
+            colors_in_stock=tuple(dict.fromkeys(v.color for v in p.variants if v.stock > 0)),
+            sizes_in_stock=tuple(dict.fromkeys(v.size for v in p.variants if v.stock > 0)),
+            stock=p.stock,
+        )
+        for number, p in enumerate(products, start=1)
+    ]
+
+
+def load_records(database: Database) -> list[ProductRecord]:
+    """Every product with its variants' colours, sizes and stock."""
+    records = []
+    with database.session() as session:
+        products = session.scalars(
+            select(m.Product).options(selectinload(m.Product.variants)).order_by(m.Product.id)
+        )
+        for p in products:
+            variants = list(p.variants)
+            available = [v for v in variants if v.stock > 0]
+            records.append(
+                ProductRecord(
+                    id=p.id,
+                    code=p.code,
+                    category=p.category,
+                    brand=p.brand,
+                    title_zh=p.title_zh,
+                    title_en=p.title_en,
+                    description_zh=p.description_zh or "",
+                    description_en=p.description_en or "",
+                    material=p.material,
+                    price_cents=p.price_cents,
+                    rating=float(p.rating or 0.0),
+                    image_url=p.image_url,
+                    colors=_unique(v.color for v in variants),
+                    sizes=_unique(v.size for v in variants),
+                    colors_in_stock=_unique(v.color for v in available),
+                    sizes_in_stock=_unique(v.size for v in available),
+                    stock=sum(v.stock for v in variants),
+                )
+            )
+    return records
+
+
+def material_name(material: str | None, language: str) -> str | None:
+    if not material or material == "—":
+        return None
+    return material if language == "zh" else MATERIAL_EN.get(material, material)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from actions.support.conversation import entity_values
 from actions.support.formatting import money
 from actions.support.services import Lazy, lazy
 from actions.support.slots import FILTER_SLOT, FOCUS_SLOT, SHOWN_SLOT
-from shopmate.catalog import product_codes_in
+from shopmate.catalog import ProductRecord, product_codes_in
 from shopmate.choices import color_label, ordinals_in
-from shopmate.search.products import ProductFilter, ProductRecord, ProductSearch
+from shopmate.search.products import ProductFilter, ProductSearch
 
 SHOWN_RESULTS = 3
 # Channels whose clients render structured product cards (custom payloads); Telegram

@@ -23,20 +23,17 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
-from shopmate.db import models as m
-from shopmate.db.catalog_seed import GeneratedProduct
+from shopmate.catalog import ProductRecord, load_records
 from shopmate.db.session import Database
-from shopmate.db.vocabulary import CATEGORY_BY_CODE, COLOR_BY_CODE, MATERIAL_EN
+from shopmate.db.vocabulary import COLOR_BY_CODE
 from shopmate.search.embeddings import Embedder
 from shopmate.search.hybrid import RetrievalMode, retrieval_mode
 from shopmate.search.lexical import BM25Index, BoolArray, top_rows
@@ -62,112 +59,6 @@ CACHE_RECIPE = "product-text-v1"
 # Weight of the dense list in the fusion (BM25's is 1): 0.7 measured best at 5k and 100k
 # (scripts/bench_search.py; 1.0 let embeddings push exact feature matches out at 100k).
 DENSE_WEIGHT = 0.7
-
-
-@dataclass(frozen=True)
-class ProductRecord:
-    """What search knows of one product (read from the catalog, refreshed by index)."""
-
-    id: int
-    code: str
-    category: str
-    brand: str
-    title_zh: str
-    title_en: str
-    description_zh: str
-    description_en: str
-    material: str | None
-    price_cents: int
-    rating: float
-    image_url: str | None
-    colors: tuple[str, ...]  # every variant colour
-    sizes: tuple[str, ...]  # every variant size
-    colors_in_stock: tuple[str, ...]
-    sizes_in_stock: tuple[str, ...]
-    stock: int
-
-    @property
-    def in_stock(self) -> bool:
-        return self.stock > 0
-
-    def title(self, language: str) -> str:
-        return self.title_zh if language == "zh" else self.title_en
-
-    def search_text(self) -> str:
-        """What BM25 matches: both titles and descriptions, the category's names."""
-        spec = CATEGORY_BY_CODE.get(self.category)
-        names = f"{spec.zh} {spec.en} {' '.join(spec.synonyms)}" if spec else self.category
-        return " ".join(
-            (self.title_zh, self.title_en, self.description_zh, self.description_en, names)
-        )
-
-    def embedding_text(self) -> str:
-        """What is embedded: the two titles (descriptions add noise to short queries)."""
-        return f"{self.title_zh} / {self.title_en}"
-
-
-def records_from_generated(products: Iterable[GeneratedProduct]) -> list[ProductRecord]:
-    """Records straight from the generator (benchmarks at 100k skip the database)."""
-    return [
-        ProductRecord(
-            id=number,
-            code=p.code,
-            category=p.category,
-            brand=p.brand,
-            title_zh=p.title_zh,
-            title_en=p.title_en,
-            description_zh=p.description_zh,
-            description_en=p.description_en,
-            material=p.material,
-            price_cents=p.price_cents,
-            rating=p.rating,
-            image_url=p.image_url,
-            colors=p.colors,
-            sizes=p.sizes,
-            colors_in_stock=tuple(dict.fromkeys(v.color for v in p.variants if v.stock > 0)),
-            sizes_in_stock=tuple(dict.fromkeys(v.size for v in p.variants if v.stock > 0)),
-            stock=p.stock,
-        )
-        for number, p in enumerate(products, start=1)
-    ]
-
-
-def load_records(database: Database) -> list[ProductRecord]:
-    """Every product with its variants' colours, sizes and stock."""
-    records = []
-    with database.session() as session:
-        products = session.scalars(
-            select(m.Product).options(selectinload(m.Product.variants)).order_by(m.Product.id)
-        )
-        for p in products:
-            variants = list(p.variants)
-            available = [v for v in variants if v.stock > 0]
-            records.append(
-                ProductRecord(
-                    id=p.id,
-                    code=p.code,
-                    category=p.category,
-                    brand=p.brand,
-                    title_zh=p.title_zh,
-                    title_en=p.title_en,
-                    description_zh=p.description_zh or "",
-                    description_en=p.description_en or "",
-                    material=p.material,
-                    price_cents=p.price_cents,
-                    rating=float(p.rating or 0.0),
-                    image_url=p.image_url,
-                    colors=_unique(v.color for v in variants),
-                    sizes=_unique(v.size for v in variants),
-                    colors_in_stock=_unique(v.color for v in available),
-                    sizes_in_stock=_unique(v.size for v in available),
-                    stock=sum(v.stock for v in variants),
-                )
-            )
-    return records
-
-
-def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for v in values if v))
 
 
 @dataclass(frozen=True)
@@ -671,12 +562,6 @@ def build_product_search(
     )
     logger.info("product search ready: %d products, backend %s", len(records), backend)
     return search
-
-
-def material_name(material: str | None, language: str) -> str | None:
-    if not material or material == "—":
-        return None
-    return material if language == "zh" else MATERIAL_EN.get(material, material)
 
 
 def main() -> None:

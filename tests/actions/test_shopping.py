@@ -25,12 +25,13 @@ from actions.shopping import (
     ValidateSearchForm,
 )
 from shopmate.cart import CartRepository
+from shopmate.catalog import load_records
 from shopmate.db import models as m
 from shopmate.db.seed import SeedConfig, seed_database
 from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
 from shopmate.recommend import Interactions, Recommender, product_meta_from_database
-from shopmate.search.products import ProductSearch, load_records
+from shopmate.search.products import ProductSearch
 from tests.conftest import SHOPPER, TrackerBuilder
 from tests.shopmate.search.fakes import ConceptEmbedder
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shopmate.catalog import records_from_generated
 from shopmate.db.catalog_seed import generate_catalog
 from shopmate.search.products import (
     EmbeddingCache,
     ProductFilter,
     ProductSearch,
     ProductTable,
-    records_from_generated,
 )
 from shopmate.search.vectors import FaissVectorStore, MilvusVectorStore, NumpyVectorStore
 from tests.shopmate.search.fakes import ConceptEmbedder
