@@ -18,14 +18,13 @@ tests run it in either environment.
   server (SESSION_SECRET), so knowing someone's session id is not enough to join it.
 - Rate limits per conversation and per client address.
 
-EdgeSettings.from_env() is the one place the Rasa-side runtime reads these settings.
+EdgeSettings (addons/settings.py, where the Rasa-side runtime reads its environment).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import re
 import time
 from collections import defaultdict, deque
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from addons.language import detect_language
+from addons.settings import EdgeSettings, csv_values
 
 TOO_LONG_RESPONSE = "utter_message_too_long"
 RATE_LIMITED_RESPONSE = "utter_rate_limited"
@@ -46,48 +46,6 @@ SENDER_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
 COMMAND_PREFIX = "/"
 # What a refused command becomes: the same text, with a slash Rasa does not act on.
 NEUTRAL_PREFIX = "\uff0f"  # FULLWIDTH SOLIDUS
-
-
-def _csv(value: str | None) -> list[str]:
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
-
-
-@dataclass(frozen=True)
-class EdgeSettings:
-    """Limits and secrets of the channels' edge, from the environment."""
-
-    rest_token: str | None = None
-    session_secret: str | None = None
-    shop_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
-    max_body_bytes: int = 16_384
-    max_message_chars: int = 1000
-    # Socket.IO buffers a whole packet before any handler sees it; beyond this size
-    # the connection is closed (the widget never sends more than max_message_chars).
-    max_socket_bytes: int = 2_000_000
-    rate_per_conversation: str = "5/1,60/60"
-    rate_per_address: str = "20/1,300/60"
-    redis_url: str | None = None
-    trust_forwarded_for: bool = False
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> EdgeSettings:
-        env = os.environ if env is None else env
-        defaults = cls()
-        origins = _csv(env.get("SHOP_ORIGINS"))
-        return cls(
-            rest_token=env.get("REST_CHANNEL_TOKEN") or None,
-            session_secret=env.get("SESSION_SECRET") or None,
-            shop_origins=tuple(origins) if origins else defaults.shop_origins,
-            max_body_bytes=int(env.get("EDGE_MAX_BODY_BYTES", defaults.max_body_bytes)),
-            max_message_chars=int(env.get("EDGE_MAX_MESSAGE_CHARS", defaults.max_message_chars)),
-            max_socket_bytes=int(env.get("EDGE_MAX_SOCKET_BYTES", defaults.max_socket_bytes)),
-            rate_per_conversation=env.get(
-                "EDGE_RATE_PER_CONVERSATION", defaults.rate_per_conversation
-            ),
-            rate_per_address=env.get("EDGE_RATE_PER_ADDRESS", defaults.rate_per_address),
-            redis_url=env.get("REDIS_URL") or None,
-            trust_forwarded_for=env.get("EDGE_TRUST_FORWARDED_FOR", "") in ("1", "true"),
-        )
 
 
 # ---------------------------------------------------------------- languages, answers
@@ -250,7 +208,7 @@ def neutralise_command(text: str, payloads: set[str]) -> str:
 def parse_rates(spec: str) -> list[tuple[int, int]]:
     """ "5/1,60/60" → [(5 hits, per 1 s), (60 hits, per 60 s)]; "" → no limit."""
     rates = []
-    for part in _csv(spec):
+    for part in csv_values(spec):
         hits, _, seconds = part.partition("/")
         rates.append((int(hits), int(seconds or 1)))
     return rates

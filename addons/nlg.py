@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 import aiohttp
@@ -22,11 +21,13 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from addons.settings import rephrase_timeout_s
+
 logger = logging.getLogger(__name__)
 
 # The generator answers within its own deadline (LLM_DEADLINE_S, 2.5 s by default);
 # this bounds the wait for the HTTP round trip on top of it.
-REPHRASE_TIMEOUT_S = float(os.environ.get("REPHRASE_TIMEOUT_S", "3.5"))
+REPHRASE_TIMEOUT_S = rephrase_timeout_s()
 
 
 class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):

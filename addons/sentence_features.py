@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
-import os
 from typing import Any
 
 import numpy as np
@@ -27,9 +26,9 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-logger = logging.getLogger(__name__)
+from addons.settings import nlu_embedding_model
 
-MODEL_PATH_ENV = "SHOPMATE_NLU_EMBEDDING_MODEL"
+logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
@@ -83,7 +82,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self._model_path = config.get("model_path") or os.environ.get(MODEL_PATH_ENV) or None
+        self._model_path = config.get("model_path") or nlu_embedding_model()
         self._batch_size = int(config["batch_size"])
 
     @classmethod

