@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from shopmate.text import STOPWORDS
-
-if TYPE_CHECKING:
-    pass
 from shopmate.search.query.labels import CHEAPER, IN_STOCK, OTHER_COLOR, PRICIER
 from shopmate.search.query.prices import _either
+from shopmate.text import STOPWORDS
 
 # ----------------------------------------------------------------------------- cues
 

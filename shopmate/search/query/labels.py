@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import TYPE_CHECKING, Final
-
-if TYPE_CHECKING:
-    pass
-
+from typing import Final
 
 CATEGORY: Final = "CATEGORY"
 COLOR: Final = "COLOR"

@@ -4,71 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Final
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Final
 
-from shopmate.numerals import ZH_DIGITS
-
-if TYPE_CHECKING:
-    pass
-
+from shopmate import numerals
 
 # -------------------------------------------------------------------------- numbers
 
-_ZH_DIGITS: Final = ZH_DIGITS
-_SMALL_UNITS: Final = {"十": 10, "百": 100, "千": 1000, "k": 1000}
-_BIG_UNITS: Final = {"万": 10000, "w": 10000}
-
 
 def parse_number(raw: str) -> Decimal | None:
-    """ "300", "3百", "三百", "三百五" (350), "一千二" (1200), "1.5k", "两万五" -> value."""
-    s = raw.replace(" ", "").lower()
-    if not s:
-        return None
-    total = Decimal(0)
-    section = Decimal(0)
-    number: Decimal | None = None
-    last_unit = 0
-    after_unit = False  # the current number directly follows a unit: 三百五 = 350
-    shorthand = False
-    i = 0
-    while i < len(s):
-        ch = s[i]
-        if ch.isascii() and (ch.isdigit() or ch == "."):
-            j = i
-            while j < len(s) and s[j].isascii() and (s[j].isdigit() or s[j] == "."):
-                j += 1
-            try:
-                number = Decimal(s[i:j])
-            except InvalidOperation:
-                return None
-            shorthand = after_unit and j - i == 1
-            after_unit = False
-            i = j
-            continue
-        if ch in _ZH_DIGITS:
-            if _ZH_DIGITS[ch] == 0:
-                number, shorthand = None, False
-            else:
-                number = Decimal(_ZH_DIGITS[ch])
-                shorthand = after_unit
-            after_unit = False
-        elif ch in _SMALL_UNITS:
-            unit = _SMALL_UNITS[ch]
-            section += (number if number is not None else Decimal(1)) * unit
-            number, last_unit, after_unit, shorthand = None, unit, True, False
-        elif ch in _BIG_UNITS:
-            unit = _BIG_UNITS[ch]
-            section += number if number is not None else Decimal(0)
-            total += (section or Decimal(1)) * unit
-            section = Decimal(0)
-            number, last_unit, after_unit, shorthand = None, unit, True, False
-        else:
-            return None
-        i += 1
-    if number is not None:
-        section += number * last_unit / 10 if shorthand and last_unit >= 10 else number
-    return total + section
+    """A price as a shopper says it ("三百五" is 350; shopmate/numerals.py, spoken)."""
+    return numerals.parse_number(raw, "spoken")
 
 
 def _cents(value: Decimal) -> int:
