@@ -10,20 +10,58 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    """One material, everywhere it is read: product search (a shopper's "纯棉的"), the
+    grounding check of generated text, the catalog's stored values.
+
+    `code` is its English name; `stored` the catalog's value ("真丝") when the catalog
+    sells it; `words` name it specifically, in zh and en; `short` forms name it only
+    where a material is expected (a query, "材质: 棉" in a product's facts) and are
+    parts of other words elsewhere (棉袄, 皮鞋, 金色).
+    """
+
+    code: str
+    stored: str | None
+    words: tuple[str, ...]
+    short: tuple[str, ...] = ()
+
+
+MATERIALS: tuple[MaterialSpec, ...] = (
+    # The catalog's materials.
+    MaterialSpec("silk", "真丝", ("真丝", "丝绸", "桑蚕丝", "silk"), ("丝",)),
+    MaterialSpec("cotton", "棉", ("纯棉", "全棉", "棉质", "棉布", "棉料", "cotton"), ("棉",)),
+    MaterialSpec("chiffon", "雪纺", ("雪纺", "chiffon")),
+    MaterialSpec("wool", "羊毛", ("羊毛", "wool", "woolen", "woollen", "merino")),
+    MaterialSpec("linen", "亚麻", ("亚麻", "linen"), ("麻",)),
+    MaterialSpec("denim", "牛仔布", ("牛仔布", "丹宁", "denim"), ("牛仔",)),
+    MaterialSpec("mesh", "网布", ("网布", "mesh")),
+    MaterialSpec("canvas", "帆布", ("帆布", "canvas")),
+    MaterialSpec(
+        "leather", "皮革", ("真皮", "牛皮", "羊皮", "皮革", "头层皮", "皮质", "leather"), ("皮",)
+    ),
+    MaterialSpec("plastic", "塑料", ("塑料", "plastic")),
+    MaterialSpec("aluminium", "铝合金", ("铝合金", "aluminium", "aluminum"), ("铝",)),
+    MaterialSpec("ceramic", "陶瓷", ("陶瓷", "ceramic", "porcelain"), ("瓷",)),
+    # Materials a generated text may claim that the catalog does not sell.
+    MaterialSpec("cashmere", None, ("羊绒", "cashmere")),
+    MaterialSpec("polyester", None, ("涤纶", "聚酯纤维", "polyester"), ("聚酯",)),
+    MaterialSpec("nylon", None, ("尼龙", "锦纶", "nylon")),
+    MaterialSpec("modal", None, ("莫代尔", "modal")),
+    MaterialSpec("spandex", None, ("氨纶", "spandex", "elastane", "lycra")),
+    MaterialSpec("down", None, ("羽绒", "鹅绒", "鸭绒", "goose down", "duck down")),
+    MaterialSpec("steel", None, ("不锈钢", "stainless steel")),
+    MaterialSpec("wood", None, ("实木", "solid wood"), ("木",)),
+    MaterialSpec("silicone", None, ("硅胶", "silicone")),
+    MaterialSpec("gold", None, ("纯金", "黄金", "18k金", "solid gold", "18k gold"), ("金",)),
+    MaterialSpec("silver", None, ("纯银", "925银", "sterling silver", "925 silver"), ("银",)),
+)
+NO_MATERIAL = "—"  # a product without one (e.g. cosmetics)
+# The catalog's stored material -> its English name.
 MATERIAL_EN: dict[str, str] = {
-    "真丝": "silk",
-    "棉": "cotton",
-    "雪纺": "chiffon",
-    "羊毛": "wool",
-    "亚麻": "linen",
-    "牛仔布": "denim",
-    "网布": "mesh",
-    "帆布": "canvas",
-    "皮革": "leather",
-    "塑料": "plastic",
-    "铝合金": "aluminium",
-    "陶瓷": "ceramic",
-    "—": "—",  # no material (e.g. cosmetics)
+    **{m.stored: m.code for m in MATERIALS if m.stored},
+    NO_MATERIAL: NO_MATERIAL,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from shopmate.db.vocabulary import MATERIALS
 from shopmate.llm.grounding.numbers import _CN, _DIGITS, _EN
 
 # --------------------------------------------------------------------------- patterns
@@ -193,28 +194,11 @@ _QUOTED = re.compile(
     r"『(?P<d>[^』\n]{1,60})』|《(?P<e>[^》\n]{1,60})》|‘(?P<f>[^’\n]{1,60})’|【(?P<g>[^】\n]{1,60})】"
 )
 
-# Materials: the output-side words are specific (棉 alone is also in 棉袄, a garment);
-# the facts side also accepts the short forms a product record uses ("材质: 棉").
+# Materials (shopmate/db/vocabulary.py): the output side names them by their specific
+# words (棉 alone is also in 棉袄, a garment); the facts side also accepts the short
+# forms a product record uses ("材质: 棉").
 _MATERIALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "cotton": (("纯棉", "全棉", "棉质", "棉料", "cotton"), ("棉",)),
-    "silk": (("真丝", "丝绸", "桑蚕丝", "silk"), ("丝",)),
-    "wool": (("羊毛", "wool", "merino"), ()),
-    "cashmere": (("羊绒", "cashmere"), ()),
-    "leather": (("真皮", "牛皮", "羊皮", "皮革", "头层皮", "leather"), ("皮",)),
-    "polyester": (("涤纶", "聚酯纤维", "polyester"), ("聚酯",)),
-    "nylon": (("尼龙", "锦纶", "nylon"), ()),
-    "linen": (("亚麻", "linen"), ("麻",)),
-    "chiffon": (("雪纺", "chiffon"), ()),
-    "denim": (("牛仔布", "丹宁", "denim"), ("牛仔",)),
-    "modal": (("莫代尔", "modal"), ()),
-    "spandex": (("氨纶", "spandex", "elastane", "lycra"), ()),
-    "down": (("羽绒", "鹅绒", "鸭绒", "goose down", "duck down"), ()),
-    "steel": (("不锈钢", "stainless steel"), ()),
-    "ceramic": (("陶瓷", "ceramic"), ()),
-    "wood": (("实木", "solid wood"), ("木",)),
-    "silicone": (("硅胶", "silicone"), ()),
-    "gold": (("纯金", "黄金", "18k金", "solid gold", "18k gold"), ("金",)),
-    "silver": (("纯银", "925银", "sterling silver", "925 silver"), ("银",)),
+    m.code: (m.words, m.short) for m in MATERIALS
 }
 
 # Promises a shopper can hold the store to.

@@ -58,38 +58,16 @@ class QueryVocabulary:
                 terms.append(VocabularyTerm(word, COLOR, color.code))
                 if _ALL_HAN.match(word) and not word.endswith("色"):
                     terms.append(VocabularyTerm(word + "色", COLOR, color.code))  # 酒红色
-        for zh, en in v.MATERIAL_EN.items():
-            if zh == en:  # "—": no material
+        for material in v.MATERIALS:
+            if material.stored is None:  # not sold: nothing to filter on
                 continue
-            terms += [VocabularyTerm(zh, MATERIAL, zh), VocabularyTerm(en, MATERIAL, zh)]
-        for alias, zh in _MATERIAL_ALIASES.items():
-            if zh in v.MATERIAL_EN:
-                terms.append(VocabularyTerm(alias, MATERIAL, zh))
+            for word in (material.stored, material.code, *material.words, *material.short):
+                terms.append(VocabularyTerm(word, MATERIAL, material.stored))
         sizes = tuple(dict.fromkeys(size for spec in v.CATEGORY_SPECS for size in spec.sizes))
         terms += [VocabularyTerm(w, SIZE, v.ONE_SIZE) for w in _ONE_SIZE_WORDS]
         return cls(tuple(dict.fromkeys(terms)), sizes, v.ONE_SIZE)
 
 
-_MATERIAL_ALIASES: Final = {
-    "丝绸": "真丝",
-    "桑蚕丝": "真丝",
-    "纯棉": "棉",
-    "全棉": "棉",
-    "棉质": "棉",
-    "棉布": "棉",
-    "麻": "亚麻",
-    "牛仔": "牛仔布",
-    "真皮": "皮革",
-    "牛皮": "皮革",
-    "皮质": "皮革",
-    "皮": "皮革",
-    "铝": "铝合金",
-    "瓷": "陶瓷",
-    "woolen": "羊毛",
-    "woollen": "羊毛",
-    "aluminum": "铝合金",
-    "porcelain": "陶瓷",
-}
 _ONE_SIZE_WORDS: Final = ("均码", "one size", "one-size", "free size")
 
 
