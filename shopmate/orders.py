@@ -182,6 +182,13 @@ class RefundInfo:
     completed_at: datetime | None
 
 
+@dataclass(frozen=True)
+class SampleCustomer:
+    id: int
+    name: str
+    order_numbers: list[str]
+
+
 class OrderService:
     """The only way the assistant reads or changes orders."""
 
@@ -213,6 +220,27 @@ class OrderService:
     def order_summary(self, requester: Requester, order_number: str) -> OrderSummary:
         with self.database.session() as session:
             return self._summary(self._load(session, requester, order_number))
+
+    def sample_customers(self, limit: int, orders_each: int = 3) -> list[SampleCustomer]:
+        """The first `limit` customers and their latest order numbers, for a demo page
+        that lets a visitor try the logged-in experience; never an answer to a shopper."""
+        with self.database.session() as session:
+            customers = session.scalars(select(m.Customer).order_by(m.Customer.id).limit(limit))
+            return [
+                SampleCustomer(
+                    customer.id,
+                    customer.name,
+                    list(
+                        session.scalars(
+                            select(m.Order.order_number)
+                            .where(m.Order.customer_id == customer.id)
+                            .order_by(m.Order.placed_at.desc())
+                            .limit(orders_each)
+                        )
+                    ),
+                )
+                for customer in customers
+            ]
 
     def owns(self, requester: Requester, order_number: str) -> None:
         """Raises OrderNotAccessible unless the requester may see this order (one row)."""

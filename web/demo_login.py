@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from shopmate.db import models as m
 from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
+from shopmate.orders import OrderService
 from shopmate.settings import get_settings
 
 DEMO_CUSTOMERS = 6
@@ -34,24 +32,14 @@ class DemoLogin:
 
     def customers(self) -> list[dict[str, object]]:
         """A few seeded customers with their latest order numbers (for trying it out)."""
-        with self.database.session() as session:
-            rows = session.scalars(select(m.Customer).order_by(m.Customer.id).limit(DEMO_CUSTOMERS))
-            result = []
-            for customer in rows:
-                orders = session.scalars(
-                    select(m.Order.order_number)
-                    .where(m.Order.customer_id == customer.id)
-                    .order_by(m.Order.placed_at.desc())
-                    .limit(3)
-                ).all()
-                result.append({"id": customer.id, "name": customer.name, "orders": list(orders)})
-            return result
+        return [
+            {"id": c.id, "name": c.name, "orders": c.order_numbers}
+            for c in OrderService(self.database).sample_customers(DEMO_CUSTOMERS)
+        ]
 
     def listed_ids(self) -> set[int]:
-        with self.database.session() as session:
-            return set(
-                session.scalars(select(m.Customer.id).order_by(m.Customer.id).limit(DEMO_CUSTOMERS))
-            )
+        listed = OrderService(self.database).sample_customers(DEMO_CUSTOMERS, orders_each=0)
+        return {customer.id for customer in listed}
 
     def token_for(self, customer_id: int, conversation: str) -> str | None:
         """A token for a customer the page lists, for that conversation only; None for
