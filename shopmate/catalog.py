@@ -156,38 +156,40 @@ def records_from_generated(products: Iterable[GeneratedProduct]) -> list[Product
     ]
 
 
+def record_of(product: m.Product) -> ProductRecord:
+    """The read model of one product row (its variants loaded): the one mapping from the
+    database to what the assistant knows of a product (search, cards, facts)."""
+    variants = sorted(product.variants, key=lambda v: v.id)
+    available = [v for v in variants if v.stock > 0]
+    return ProductRecord(
+        id=product.id,
+        code=product.code,
+        category=product.category,
+        brand=product.brand,
+        title_zh=product.title_zh,
+        title_en=product.title_en,
+        description_zh=product.description_zh or "",
+        description_en=product.description_en or "",
+        # An imported catalog may keep the material among free-form attributes.
+        material=_material(product.material or (product.attributes or {}).get("material")),
+        price_cents=product.price_cents,
+        rating=float(product.rating or 0.0),
+        image_url=product.image_url,
+        colors=_unique(v.color for v in variants),
+        sizes=_unique(v.size for v in variants),
+        colors_in_stock=_unique(v.color for v in available),
+        sizes_in_stock=_unique(v.size for v in available),
+        stock=sum(v.stock for v in variants),
+    )
+
+
 def load_records(database: Database) -> list[ProductRecord]:
     """Every product with its variants' colours, sizes and stock."""
-    records = []
     with database.session() as session:
         products = session.scalars(
             select(m.Product).options(selectinload(m.Product.variants)).order_by(m.Product.id)
         )
-        for p in products:
-            variants = list(p.variants)
-            available = [v for v in variants if v.stock > 0]
-            records.append(
-                ProductRecord(
-                    id=p.id,
-                    code=p.code,
-                    category=p.category,
-                    brand=p.brand,
-                    title_zh=p.title_zh,
-                    title_en=p.title_en,
-                    description_zh=p.description_zh or "",
-                    description_en=p.description_en or "",
-                    material=p.material,
-                    price_cents=p.price_cents,
-                    rating=float(p.rating or 0.0),
-                    image_url=p.image_url,
-                    colors=_unique(v.color for v in variants),
-                    sizes=_unique(v.size for v in variants),
-                    colors_in_stock=_unique(v.color for v in available),
-                    sizes_in_stock=_unique(v.size for v in available),
-                    stock=sum(v.stock for v in variants),
-                )
-            )
-    return records
+        return [record_of(product) for product in products]
 
 
 def material_name(material: str | None, language: str) -> str | None:
@@ -218,6 +220,24 @@ class ProductFacts:
     sizes: tuple[str, ...] = ()
     in_stock: bool = False
     rating: float | None = None
+
+    @classmethod
+    def of(cls, record: ProductRecord) -> ProductFacts:
+        """What may be said of a product, from its read model."""
+        return cls(
+            id=record.id,
+            code=record.code,
+            title_zh=record.title_zh,
+            title_en=record.title_en,
+            brand=record.brand,
+            category=record.category,
+            material=record.material,
+            price_cents=record.price_cents,
+            colours=record.colors,
+            sizes=record.sizes,
+            in_stock=record.in_stock,
+            rating=record.rating or None,
+        )
 
     def title(self, language: str) -> str:
         return self.title_zh if language == "zh" else self.title_en
@@ -280,21 +300,7 @@ def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
 
 
 def _facts(product: m.Product) -> ProductFacts:
-    variants = sorted(product.variants, key=lambda v: v.id)
-    return ProductFacts(
-        id=product.id,
-        code=product.code,
-        title_zh=product.title_zh,
-        title_en=product.title_en,
-        brand=product.brand,
-        category=product.category,
-        material=_material(product.material or (product.attributes or {}).get("material")),
-        price_cents=product.price_cents,
-        colours=_unique(v.color for v in variants),
-        sizes=_unique(v.size for v in variants),
-        in_stock=any(v.stock > 0 for v in variants),
-        rating=float(product.rating) if product.rating else None,
-    )
+    return ProductFacts.of(record_of(product))
 
 
 def search_terms(text: str) -> list[str]:
