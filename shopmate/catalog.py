@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -424,23 +425,22 @@ class ProductCatalog:
         return bool(matched) and matched <= set(index.bm25.terms(_document_text(candidate)))
 
     def _by_codes(self, codes: Sequence[str]) -> list[ProductFacts]:
-        with self.database.session() as session:
-            products = session.scalars(
-                select(m.Product)
-                .where(m.Product.code.in_(list(codes)))
-                .options(selectinload(m.Product.variants))
-            ).all()
-            by_code = {product.code: _facts(product) for product in products}
-        return [by_code[code] for code in codes if code in by_code]
+        return self._in_order(m.Product.code, codes, lambda facts: facts.code)
 
     def _load(self, product_ids: Sequence[int]) -> list[ProductFacts]:
-        if not product_ids:
+        return self._in_order(m.Product.id, product_ids, lambda facts: facts.id)
+
+    def _in_order(
+        self, column: Any, keys: Sequence[Any], key_of: Callable[[ProductFacts], Any]
+    ) -> list[ProductFacts]:
+        """The products whose `column` is one of `keys`, in the order of `keys`."""
+        if not keys:
             return []
         with self.database.session() as session:
             products = session.scalars(
                 select(m.Product)
-                .where(m.Product.id.in_(list(product_ids)))
+                .where(column.in_(list(keys)))
                 .options(selectinload(m.Product.variants))
             ).all()
-            by_id = {product.id: _facts(product) for product in products}
-        return [by_id[i] for i in product_ids if i in by_id]
+            found = {key_of(facts): facts for facts in map(_facts, products)}
+        return [found[key] for key in keys if key in found]
