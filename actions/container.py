@@ -55,6 +55,7 @@ from shopmate.orders import OrderService
 from shopmate.recommend import Interactions, Recommender, product_meta_from_database
 from shopmate.search.embeddings import Embedder, embedder_from_settings
 from shopmate.search.products import ProductSearch, build_product_search
+from shopmate.search.query import QueryParser
 from shopmate.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ class Container:
             embedder_factory=self.embedder.get,
             cache_dir=settings.index_dir / "knowledge",
         )
+        # One reading of colours, sizes and prices for search, cart and exchanges.
+        self.query_parser = Lazy(QueryParser.from_catalog_vocabulary, "query parser")
         self.product_search: Lazy[ProductSearch] = Lazy(
             lambda: build_product_search(
                 self.database.get(),
@@ -109,6 +112,7 @@ class Container:
                 index_dir=settings.index_dir,
                 milvus_uri=settings.milvus_uri,
                 mode=settings.search_mode,
+                parser=self.query_parser.get(),
             ),
             "product search",
         )
@@ -136,7 +140,7 @@ class Container:
             ActionAnswerOrder(orders, tokens, guard, timezone=self.settings.store_timezone),
             ActionExplainForm(),
             ActionStartOrderChange(),
-            ValidateChangeForm(orders, tokens, guard),
+            ValidateChangeForm(orders, tokens, guard, parser=self.query_parser),
             ActionAskOrderItem(orders, tokens, guard),
             ActionAskNewVariant(orders, tokens, guard),
             ActionAskChangeConfirmed(orders, tokens, guard),
@@ -161,7 +165,8 @@ class Container:
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("knowledge base", self.knowledge_base.warm_up),
             ("product catalog", lambda: self.catalog.get().warm_up()),
-            ("product search", lambda: self.product_search.get().parser.warm_up()),
+            ("query parser", lambda: self.query_parser.get().warm_up()),
+            ("product search", self.product_search.get),
             ("recommender", self.recommender.get),
         ]
         for name, step in steps:

@@ -26,21 +26,25 @@ from actions.support.conversation import shopper_language
 from actions.support.formatting import method_name, money, variant_label
 from actions.support.identity import requester_for
 from actions.support.order_proof import OrderActionMixin, OrderProofValidation
+from actions.support.services import Lazy, lazy
 from shopmate.address import ParsedAddress, parse_address
 from shopmate.choices import Option, option_reference, pick
-from shopmate.identity import normalize_order_number
+from shopmate.guest_proof import GuestProofGuard
+from shopmate.identity import CustomerTokens, normalize_order_number
 from shopmate.orders import (
     ChangeKind,
     ChangePlan,
     ChangeResult,
     NextStep,
     OrderNotAccessible,
+    OrderService,
     Reason,
     Requester,
     ReturnableItem,
     RuleRefusal,
     VariantOption,
 )
+from shopmate.search.query import QueryParser
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +141,26 @@ class ChangeActionMixin(OrderActionMixin):
 
 
 class ValidateChangeForm(ChangeActionMixin, OrderProofValidation):
+    """The change form. Which item or variant the shopper means is read with the query
+    parser the search uses, so "红色 L 码" means the same colour and size everywhere."""
+
+    def __init__(
+        self,
+        orders: OrderService | Lazy[OrderService],
+        tokens: CustomerTokens | None,
+        guard: GuestProofGuard | Lazy[GuestProofGuard] | None = None,
+        *,
+        parser: QueryParser | Lazy[QueryParser],
+    ) -> None:
+        super().__init__(orders, tokens, guard)
+        self._parser = lazy(parser)
+
+    async def choose(self, value: Any, options: list[Option], kind: str) -> Option | None:
+        text = str(value or "")
+        parser = await self._parser.ready()
+        colors, sizes = await asyncio.to_thread(parser.variant_choice, text)
+        return pick(text, options, kind, colors=colors, sizes=sizes)
+
     def name(self) -> str:
         return "validate_change_form"
 
@@ -181,7 +205,7 @@ class ValidateChangeForm(ChangeActionMixin, OrderProofValidation):
         except RuleRefusal as refusal:
             utter_refusal(dispatcher, refusal, str(tracker.get_slot("order_id")))
             return {"order_item": None, "change_refused": True}
-        chosen = pick(str(value or ""), item_options(plan), "item")
+        chosen = await self.choose(value, item_options(plan), "item")
         returnable = next((r for r in plan.items if chosen and r.item.id == chosen.id), None)
         if returnable is None:
             dispatcher.utter_message(response="utter_item_not_understood")
@@ -215,7 +239,7 @@ class ValidateChangeForm(ChangeActionMixin, OrderProofValidation):
             return {"new_variant": None}
         requester = requester_for(tracker, self.tokens, number)
         variants = await self.variants(requester, number, item_id)
-        chosen = pick(str(value or ""), variant_options(variants), "variant")
+        chosen = await self.choose(value, variant_options(variants), "variant")
         if chosen is None:
             dispatcher.utter_message(response="utter_variant_not_available")
             return {"new_variant": None}

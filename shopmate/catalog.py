@@ -1,10 +1,18 @@
 """The product catalog as facts: which product a shopper names, and what is true about it.
 
+``ProductRecord`` is the one read model of a product (`record_of` maps a row to it):
+search, cards, the cart and recommendations read it, and ``ProductFacts`` is derived
+from it. It also says what a product is found by: ``search_text`` (what product search
+ranks: titles, descriptions, category words) and ``name_text`` (what names one product:
+titles, brand, category words).
+
 ``ProductCatalog.find`` resolves "P00012", "这件真丝连衣裙" or "the Lumi silk dress" to
 products: a product code is looked up exactly in the database; otherwise the message
-is matched with BM25 (the shared zh/en tokenizer) against each product's Chinese and
-English title, brand and category nouns. The name index is built once, lazily and
-thread-safely, from the database; stock, prices and variants are always read fresh.
+is matched with BM25 (the shared zh/en tokenizer) against each record's ``name_text``.
+Naming one product and searching for products are different questions (a description
+that mentions "silk" must not make a cotton shirt "the silk one"), so the catalog keeps
+its own small index over the same records. It is built once, lazily and thread-safely;
+stock, prices and variants are always read fresh.
 
 ``ProductFacts`` is what generated text (marketing copy) may say about a product:
 nothing else, so a model cannot add a material, a price or a colour the store does not
@@ -125,6 +133,13 @@ class ProductRecord:
         return " ".join(
             (self.title_zh, self.title_en, self.description_zh, self.description_en, names)
         )
+
+    def name_text(self) -> str:
+        """What names this product ("the Lumi silk dress", "那个托特包"): both titles,
+        the brand and its category's words; no descriptions."""
+        spec = CATEGORY_BY_CODE.get(self.category)
+        names = f"{spec.zh} {spec.en} {' '.join(spec.synonyms)}" if spec else ""
+        return " ".join((self.title_zh, self.title_en, self.brand, names))
 
     def embedding_text(self) -> str:
         """What is embedded: the two titles (descriptions add noise to short queries)."""
@@ -309,21 +324,12 @@ def search_terms(text: str) -> list[str]:
     return [term for term in tokenize(text) if term not in GENERIC_TERMS]
 
 
-def _search_text(title_zh: str, title_en: str, brand: str, category: str) -> str:
-    """What a product is found by: both titles, the brand and its category's words."""
-    zh, en, extra = CATEGORY_NAMES.get(category, ("", "", ""))
-    return " ".join((title_zh, title_en, brand, zh, en, extra))
-
-
-def _document_text(product: ProductFacts) -> str:
-    return _search_text(product.title_zh, product.title_en, product.brand, product.category)
-
-
 @dataclass(frozen=True)
 class _NameIndex:
     bm25: BM25Index
     product_ids: tuple[int, ...]
     names: tuple[str, ...]
+    name_texts: dict[int, str]  # product id -> its name_text
 
 
 class ProductCatalog:
@@ -347,19 +353,15 @@ class ProductCatalog:
         return index
 
     def _build_index(self) -> _NameIndex:
-        with self.database.session() as session:
-            rows = session.execute(
-                select(
-                    m.Product.id,
-                    m.Product.title_zh,
-                    m.Product.title_en,
-                    m.Product.brand,
-                    m.Product.category,
-                ).order_by(m.Product.id)
-            ).all()
-        documents = [(str(row[0]), _search_text(*row[1:])) for row in rows]
-        names = _unique(name for row in rows for name in (row[1], row[2], row[3]))
-        return _NameIndex(BM25Index(documents, search_terms), tuple(row[0] for row in rows), names)
+        records = load_records(self.database)
+        texts = {record.id: record.name_text() for record in records}
+        names = _unique(n for r in records for n in (r.title_zh, r.title_en, r.brand))
+        return _NameIndex(
+            BM25Index([(str(id_), text) for id_, text in texts.items()], search_terms),
+            tuple(texts),
+            names,
+            texts,
+        )
 
     def warm_up(self) -> None:
         """Build the name index now (at server start) rather than on first use."""
@@ -420,9 +422,12 @@ class ProductCatalog:
     @staticmethod
     def _covers(index: _NameIndex, text: str, candidate: ProductFacts, best: ProductFacts) -> bool:
         """True when ``candidate`` has every word of ``text`` that ``best`` matched."""
-        terms = set(index.bm25.terms(text))
-        matched = terms & set(index.bm25.terms(_document_text(best)))
-        return bool(matched) and matched <= set(index.bm25.terms(_document_text(candidate)))
+
+        def terms_of(facts: ProductFacts) -> set[str]:
+            return set(index.bm25.terms(index.name_texts.get(facts.id, "")))
+
+        matched = set(index.bm25.terms(text)) & terms_of(best)
+        return bool(matched) and matched <= terms_of(candidate)
 
     def _by_codes(self, codes: Sequence[str]) -> list[ProductFacts]:
         return self._in_order(m.Product.code, codes, lambda facts: facts.code)

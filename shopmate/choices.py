@@ -1,13 +1,16 @@
 """Which of the shown things the shopper means: "第二个", "the bag", "换成 L 码的红色".
 
-Pure text matching over the few options just shown (an order's items, a product's
-variants): no model, no database, so it is exact and testable.
+Pure matching over the few options just shown (an order's items, a product's
+variants): no model, no database, so it is exact and testable. Colours and sizes are
+not read here: the caller passes what the query parser read from the same text
+(`QueryParser.variant_choice`), so a colour or a size means the same thing in a
+search, a cart and an exchange.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from shopmate.db.vocabulary import COLORS
@@ -15,7 +18,6 @@ from shopmate.numerals import ZH_DIGITS
 
 # Colour names the catalog uses (stored in English) and how shoppers write them.
 COLOR_NAMES = {c.code: (c.zh, c.words) for c in COLORS}
-SIZE_WORDS = ("XXXL", "XXL", "XL", "XS", "S", "M", "L")
 CN_NUMERALS = {word: value for word, value in ZH_DIGITS.items() if value > 0}
 EN_ORDINALS = {
     "first": 1,
@@ -101,29 +103,17 @@ def ordinals_in(text: str) -> list[int]:
     return [value for _, value in sorted(found)]
 
 
-def colors_in(text: str) -> set[str]:
-    lowered = text.lower()
-    return {
-        color
-        for color, (_, words) in COLOR_NAMES.items()
-        if any(_contains_word(lowered, w) for w in words)
-    }
+def pick(
+    text: str,
+    options: Sequence[Option],
+    kind: str,
+    *,
+    colors: Collection[str] = (),
+    sizes: Collection[str] = (),
+) -> Option | None:
+    """The one option the text names, or None when it names none or several.
 
-
-def sizes_in(text: str) -> set[str]:
-    found = set()
-    for size in SIZE_WORDS:
-        pattern = rf"(?<![A-Za-z]){size}(?![A-Za-z])"
-        if re.search(pattern, text, flags=re.I if len(size) > 1 else 0):
-            found.add(size)
-    # Shoe sizes: 35-46 with 码/号 or "size 38".
-    for match in re.finditer(r"(?:size\s*)?\b(3[5-9]|4[0-6])\b\s*(?:码|号)?", text, re.I):
-        found.add(match.group(1))
-    return found
-
-
-def pick(text: str, options: Sequence[Option], kind: str) -> Option | None:
-    """The one option the text names, or None when it names none or several."""
+    ``colors`` and ``sizes`` are what the text names (`QueryParser.variant_choice`)."""
     text = str(text or "").strip()
     if not text or not options:
         return None
@@ -135,7 +125,6 @@ def pick(text: str, options: Sequence[Option], kind: str) -> Option | None:
         if position == -1:
             return options[-1]
         return options[position - 1] if 1 <= position <= len(options) else None
-    colors, sizes = colors_in(text), sizes_in(text)
     upper_sizes = {size.upper() for size in sizes}
     candidates = [
         o

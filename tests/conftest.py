@@ -25,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from shopmate.db.session import Database
 from shopmate.guest_proof import GuestProofGuard, GuestProofPolicy
+from shopmate.search.query import QueryParser
 from tests.factories import NOW
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -233,6 +234,13 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def query_parser() -> QueryParser:
+    """The real query parser over the catalog's vocabulary (spaCy pipelines build on
+    first use, once per test session)."""
+    return QueryParser.from_catalog_vocabulary()
 
 
 @pytest.fixture

@@ -548,6 +548,7 @@ def build_product_search(
     index_dir: Path | None = None,
     milvus_uri: str | None = None,
     mode: str = "hybrid",
+    parser: QueryParser | None = None,
 ) -> ProductSearch:
     """The search over every product of the catalog database (blocking: reads the
     catalog, embeds through the vector cache, builds the index)."""
@@ -559,6 +560,7 @@ def build_product_search(
         index_dir=index_dir,
         milvus_uri=milvus_uri,
         mode=retrieval_mode(mode),
+        parser=parser,
     )
     logger.info("product search ready: %d products, backend %s", len(records), backend)
     return search

@@ -22,12 +22,15 @@ from shopmate.db.session import Database
 from shopmate.guest_proof import GuestProofGuard, GuestProofPolicy
 from shopmate.identity import CustomerTokens
 from shopmate.orders import OrderService
+from shopmate.search.query import QueryParser
 from tests.conftest import SHOPPER, TrackerBuilder
 from tests.factories import ALICE, NOW, add_scenario
 
 TOKENS = CustomerTokens("c" * 40)
 ALICE_TOKEN = {"customer_token": TOKENS.sign(1, SHOPPER)}
 BOB_TOKEN = {"customer_token": TOKENS.sign(2, SHOPPER)}
+# The real parser (its spaCy pipelines build on first use, once for the module).
+PARSER = QueryParser.from_catalog_vocabulary()
 
 
 @pytest.fixture
@@ -62,7 +65,7 @@ class Conversation:
         self.slots: dict[str, Any] = {}
         self.language = "zh"
         self.sender = sender
-        self.form = ValidateChangeForm(orders, TOKENS, guard)
+        self.form = ValidateChangeForm(orders, TOKENS, guard, parser=PARSER)
 
     def tracker(self, text: str = "", intent: str = "inform", **extra: Any) -> Any:
         return self.tracker_for(

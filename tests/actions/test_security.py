@@ -21,6 +21,7 @@ from shopmate.db import models as m
 from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
 from shopmate.orders import OrderNotAccessible, OrderService, Requester
+from shopmate.search.query import QueryParser
 from tests.conftest import SHOPPER, TrackerBuilder
 from tests.factories import NOW, add_scenario
 
@@ -187,10 +188,10 @@ async def test_forged_tokens_cannot_make_a_change_even_with_every_slot_forced(
 
 
 async def test_a_button_payload_cannot_pick_an_item_of_another_order(
-    orders: OrderService, tracker_for: TrackerBuilder
+    orders: OrderService, tracker_for: TrackerBuilder, query_parser: QueryParser
 ) -> None:
     # Alice returns from A1000003; the payload names an item of A2000001 (Bob's, id 13).
-    form = ValidateChangeForm(orders, TOKENS)
+    form = ValidateChangeForm(orders, TOKENS, parser=query_parser)
     dispatcher = CollectingDispatcher()
     tracker = tracker_for(
         '/inform{"order_item": "item-13"}',

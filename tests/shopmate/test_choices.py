@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shopmate.choices import Option, ordinal, pick
+from shopmate.search.query import QueryParser
 
 ITEMS = [
     Option(11, ("真丝连衣裙", "连衣裙", "Silk dress", "dress"), "red", "M"),
@@ -15,6 +16,12 @@ VARIANTS = [
     Option(3, ("红色 L",), "red", "L"),
     Option(5, ("黑色 L",), "black", "L"),
 ]
+
+
+def choose(parser: QueryParser, text: str, options: list[Option], kind: str) -> Option | None:
+    """As the change form chooses: the parser reads colours and sizes, pick matches."""
+    colors, sizes = parser.variant_choice(text)
+    return pick(text, options, kind, colors=colors, sizes=sizes)
 
 
 @pytest.mark.parametrize(
@@ -53,9 +60,9 @@ def test_ordinals_in_both_languages(text: str, position: int | None) -> None:
     ],
 )
 def test_items_are_picked_by_button_position_name_or_colour(
-    text: str, expected: int | None
+    query_parser: QueryParser, text: str, expected: int | None
 ) -> None:
-    chosen = pick(text, ITEMS, "item")
+    chosen = choose(query_parser, text, ITEMS, "item")
     assert (chosen.id if chosen else None) == expected
 
 
@@ -68,8 +75,30 @@ def test_items_are_picked_by_button_position_name_or_colour(
         ("黑色", 5),
         ("L", None),  # two L variants: ask again rather than guess
         ("XL", None),
+        ("M", 1),  # a bare letter is a size while variants are on screen
+        ("M red", 1),
+        ("the red one in L", 3),
+        ("要黑的", 5),
     ],
 )
-def test_variants_are_picked_by_size_and_colour(text: str, expected: int | None) -> None:
-    chosen = pick(text, VARIANTS, "variant")
+def test_variants_are_picked_by_size_and_colour(
+    query_parser: QueryParser, text: str, expected: int | None
+) -> None:
+    chosen = choose(query_parser, text, VARIANTS, "variant")
     assert (chosen.id if chosen else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "colors", "sizes"),
+    [
+        ("M", (), ("M",)),
+        ("M red", ("red",), ("M",)),
+        ("换成 L 码的红色", ("red",), ("L",)),
+        ("black, size 38", ("black",), ("38",)),
+        ("the bag please", (), ()),
+    ],
+)
+def test_variant_choice_reads_letters_as_sizes(
+    query_parser: QueryParser, text: str, colors: tuple[str, ...], sizes: tuple[str, ...]
+) -> None:
+    assert query_parser.variant_choice(text) == (colors, sizes)

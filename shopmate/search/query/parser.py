@@ -160,6 +160,20 @@ class QueryParser:
 
     def parse(self, text: str, language: str | None = None) -> ParsedQuery:
         found = self._analyse(text, language)
+        return self._parsed(found)
+
+    def variant_choice(
+        self, text: str, language: str | None = None
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The colours and sizes a shopper names while choosing among shown variants or
+        items ("换成 L 码的红色", "the red one in M", a bare "M"). The same reading as a
+        search, except that a capital S/M/L anywhere is a size: with variants on screen
+        "M red" means size M, where in a search it might be a word."""
+        found = self._analyse(text, language, letters_are_sizes=True)
+        parsed = self._parsed(found)
+        return parsed.colors, parsed.sizes
+
+    def _parsed(self, found: _Analysis) -> ParsedQuery:
         entities, prices, cues = found.entities, found.prices, found.cues
 
         def values(label: str) -> tuple[str, ...]:
@@ -203,7 +217,9 @@ class QueryParser:
             terms=self._terms(found),
         )
 
-    def _analyse(self, text: str, language: str | None) -> _Analysis:
+    def _analyse(
+        self, text: str, language: str | None, *, letters_are_sizes: bool = False
+    ) -> _Analysis:
         from spacy.util import filter_spans
 
         norm = normalise(text)
@@ -223,7 +239,7 @@ class QueryParser:
 
         candidates = [
             e
-            for e in self._candidates(doc, pipeline)
+            for e in self._candidates(doc, pipeline, letters_are_sizes)
             if not blocked.intersection(range(e.start, e.end))
         ]
         chosen: list[_Entity] = []
@@ -248,7 +264,9 @@ class QueryParser:
         doc.spans["negated"] = [_span(doc, e) for e in negated]
         return _Analysis(doc, pipeline.chinese, entities, negated, prices, cues)
 
-    def _candidates(self, doc: Doc, pipeline: _Pipeline) -> Iterator[_Entity]:
+    def _candidates(
+        self, doc: Doc, pipeline: _Pipeline, letters_are_sizes: bool = False
+    ) -> Iterator[_Entity]:
         strings = doc.vocab.strings
         for matcher in (pipeline.phrases, pipeline.exact):
             for match_id, start, end in matcher(doc):
@@ -259,7 +277,11 @@ class QueryParser:
                 yield _Entity(start, end, label, (value,), category or None, chars)
         for match_id, start, end in pipeline.sizes(doc):
             kind = strings[match_id]
-            if kind == "SIZE_LETTER" and not _letter_is_size(doc, start, pipeline.chinese):
+            if (
+                kind == "SIZE_LETTER"
+                and not letters_are_sizes
+                and not _letter_is_size(doc, start, pipeline.chinese)
+            ):
                 continue
             if kind == "SIZE_RANGE":
                 sizes = self._size_range(doc[start:end])
