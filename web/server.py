@@ -1,4 +1,4 @@
-"""Serve the ShopMate demo shop page and its chat widget (standard library only).
+"""Serve the ShopMate demo shop page and its chat widget (Starlette, served by uvicorn).
 
     python web/server.py --host 127.0.0.1 --port 8080 --rasa-url http://127.0.0.1:5005
 
@@ -8,6 +8,11 @@ conversation id signed with SESSION_SECRET, which Rasa's Socket.IO channel check
 before a socket may join it (shopmate/sessions.py). With `--demo-login` it also signs a
 customer token for one of the listed demo customers, bound to that conversation;
 only on a loopback address and never with SHOPMATE_PROFILE=production.
+
+`create_app(WebConfig(...))` is the ASGI application (importing this module starts,
+reads and binds nothing); `WebConfig.extra_routes` are appended after the page's own
+routes, for a second part mounted beside it. `build_server(...)` binds it to a socket
+for uvicorn; `main()` is the command line.
 """
 
 from __future__ import annotations
@@ -15,16 +20,29 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import logging
 import os
-import re
 import signal
 import sys
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
+
+import h11
+import uvicorn
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from shopmate.sessions import SessionTokens
 
@@ -36,6 +54,9 @@ SOCKET_IO_CLIENT = WEB_ROOT / "node_modules" / "socket.io-client" / "dist" / "so
 SOCKET_PATH = "/socket.io/"
 SESSION_HEADER = "X-ShopMate-Session"
 PRODUCTION_PROFILES = ("prod", "production")
+# Customer ids are database integers: a longer digit string names none of them (and
+# int() refuses strings over 4300 digits).
+MAX_ID_DIGITS = 18
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -46,8 +67,36 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".ico": "image/x-icon",
 }
+JSON = CONTENT_TYPES[".json"]
 TEXT_PLAIN = "text/plain; charset=utf-8"
-QUERY_STRING = re.compile(r"\?[^\s\"']*")
+NOT_FOUND = b"not found\n"
+
+logger = logging.getLogger("shopmate.web")
+
+
+class DemoLoginService(Protocol):
+    """What `--demo-login` serves (web/demo_login.py); blocking: it reads the database."""
+
+    def customers(self) -> list[dict[str, object]]: ...
+
+    def token_for(self, customer_id: int, conversation: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """What the page's application serves.
+
+    rasa_url: where the browser reaches Rasa (an http(s) origin, advertised in
+    /config.json and allowed by the CSP). sessions: signs the widget's conversations
+    (None: `POST /session` answers 404). demo_login: serves /demo/* (None: 404); the
+    server must listen on a loopback address only (build_server checks it).
+    extra_routes: Starlette routes or mounts appended after the page's own.
+    """
+
+    rasa_url: str
+    sessions: SessionTokens | None = None
+    demo_login: DemoLoginService | None = None
+    extra_routes: list[BaseRoute] = field(default_factory=list)
 
 
 def normalize_rasa_url(value: str) -> str:
@@ -88,6 +137,11 @@ def security_headers(rasa_url: str) -> dict[str, str]:
     }
 
 
+def response_headers(rasa_url: str) -> dict[str, str]:
+    """The security headers plus `Cache-Control: no-cache`: what every answer carries."""
+    return {**security_headers(rasa_url), "Cache-Control": "no-cache"}
+
+
 def resolve_static(relative: str) -> Path | None:
     """The file under static/ that `relative` names, or None if it escapes or is absent."""
     if not relative or "\x00" in relative:
@@ -96,6 +150,14 @@ def resolve_static(relative: str) -> Path | None:
     if not candidate.is_relative_to(STATIC_ROOT) or not candidate.is_file():
         return None
     return candidate
+
+
+def read_file(path: Path) -> bytes | None:
+    """The file's bytes, or None where there is none (blocking: run in a thread)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def is_loopback(host: str) -> bool:
@@ -107,145 +169,245 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-class ShopMateWebServer(ThreadingHTTPServer):
-    """A threading HTTP server that knows the Rasa address it advertises."""
-
-    daemon_threads = True
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        rasa_url: str,
-        demo_login: Any | None = None,
-        sessions: SessionTokens | None = None,
-    ) -> None:
-        if demo_login is not None and not is_loopback(address[0]):
-            raise ValueError("the demo login is only served on a loopback address")
-        self.rasa_url = rasa_url
-        self.demo_login = demo_login
-        self.sessions = sessions
-        self.response_headers = security_headers(rasa_url)
-        self.config_body = json.dumps({"rasaUrl": rasa_url, "socketPath": SOCKET_PATH}).encode()
-        super().__init__(address, ShopPageHandler)
+def not_found() -> Response:
+    return Response(NOT_FOUND, status_code=404, media_type=TEXT_PLAIN)
 
 
-class ShopPageHandler(BaseHTTPRequestHandler):
-    """GET/HEAD for the page, its static files, the Socket.IO client and /config.json."""
+def json_response(value: Any, ensure_ascii: bool = True) -> Response:
+    return Response(json.dumps(value, ensure_ascii=ensure_ascii).encode(), media_type=JSON)
 
-    server: ShopMateWebServer
-    server_version = "ShopMateWeb"
-    error_content_type = TEXT_PLAIN
-    error_message_format = "%(code)d %(message)s\n"
 
-    def version_string(self) -> str:
-        return self.server_version
+def log_path(scope: Scope) -> str:
+    """The request's path as sent, without its query string (it may carry tokens)."""
+    raw = scope.get("raw_path")
+    if isinstance(raw, bytes):
+        return raw.decode("latin-1").partition("?")[0]
+    return quote(str(scope.get("path", "-")), safe="/:@!$&'()*+,;=-._~%")
 
-    def do_GET(self) -> None:
-        self._respond(send_body=True)
 
-    def do_HEAD(self) -> None:
-        self._respond(send_body=False)
+class PageHeaders:
+    """Pure ASGI middleware: `headers` on every response (where a route set none of its
+    own), and one log line a request with the method, the path only and the status."""
 
-    def do_POST(self) -> None:
-        # A new widget conversation: POST, so no cache or prefetch ever hands one out.
-        if unquote(urlsplit(self.path).path) != "/session" or self.server.sessions is None:
-            self._not_found(True)
+    def __init__(self, app: ASGIApp, headers: Mapping[str, str]) -> None:
+        self.app = app
+        self.headers = dict(headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
             return
-        session_id, token = self.server.sessions.issue()
-        body = json.dumps({"session_id": session_id, "session_token": token}).encode()
-        self._send(HTTPStatus.OK, body, CONTENT_TYPES[".json"], True)
+        status = 500  # unless a response starts: an exception the 500 handler answers
 
-    def session_id(self) -> str | None:
-        """The conversation the request's session token proves (header), else None."""
-        sessions = self.server.sessions
-        return sessions.verify(self.headers.get(SESSION_HEADER)) if sessions else None
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, value in self.headers.items():
+                    headers.setdefault(name, value)
+            await send(message)
 
-    def _respond(self, send_body: bool) -> None:
-        path = unquote(urlsplit(self.path).path)
-        if path in ("/", "/index.html"):
-            self._send_file(INDEX_HTML, send_body)
-        elif path == "/config.json":
-            self._send(HTTPStatus.OK, self.server.config_body, CONTENT_TYPES[".json"], send_body)
-        elif path == "/vendor/socket.io.min.js":
-            self._send_file(SOCKET_IO_CLIENT, send_body)
-        elif path.startswith("/static/") and (found := resolve_static(path[len("/static/") :])):
-            self._send_file(found, send_body)
-        elif path.startswith("/demo/") and self.server.demo_login is not None:
-            self._demo(path, send_body)
-        else:
-            self._not_found(send_body)
-
-    def _demo(self, path: str, send_body: bool) -> None:
-        """Demo login: /demo/customers.json and /demo/token?customer=ID (see demo_login.py)."""
-        login = self.server.demo_login
-        if path == "/demo/customers.json":
-            body = json.dumps(login.customers(), ensure_ascii=False).encode()
-        elif path == "/demo/token":
-            # Only a listed demo customer, only for the caller's own conversation; a
-            # missing id, an unlisted one and a missing session get the same answer.
-            query = parse_qs(urlsplit(self.path).query)
-            raw = (query.get("customer") or [""])[0]
-            session = self.session_id()
-            token = login.token_for(int(raw), session) if raw.isdigit() and session else None
-            if token is None:
-                self._not_found(send_body)
-                return
-            body = json.dumps({"token": token}).encode()
-        else:
-            self._not_found(send_body)
-            return
-        self._send(HTTPStatus.OK, body, CONTENT_TYPES[".json"], send_body)
-
-    def _send_file(self, path: Path, send_body: bool) -> None:
         try:
-            body = path.read_bytes()
-        except OSError:
-            self._not_found(send_body)
-            return
-        content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-        self._send(HTTPStatus.OK, body, content_type, send_body)
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            client = scope.get("client")
+            address = client[0] if client else "-"
+            logger.info('%s "%s %s" %s', address, scope["method"], log_path(scope), status)
 
-    def _not_found(self, send_body: bool) -> None:
-        self._send(HTTPStatus.NOT_FOUND, b"not found\n", TEXT_PLAIN, send_body)
 
-    def _send(self, status: HTTPStatus, body: bytes, content_type: str, send_body: bool) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-cache")
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
+def page_routes(config: WebConfig) -> list[BaseRoute]:
+    """The page, its static files, the Socket.IO client, /config.json and /session."""
+    rasa_url = normalize_rasa_url(config.rasa_url)
+    config_body = json.dumps({"rasaUrl": rasa_url, "socketPath": SOCKET_PATH}).encode()
 
-    def end_headers(self) -> None:
-        # Here so that the base class's own error responses (400, 501...) get them too.
-        for name, value in self.server.response_headers.items():
-            self.send_header(name, value)
-        super().end_headers()
+    async def send_file(path: Path) -> Response:
+        body = await run_in_threadpool(read_file, path)
+        if body is None:
+            return not_found()
+        return Response(body, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Path only: query strings may carry tokens.
-        path = urlsplit(self.path).path if hasattr(self, "path") else "-"
-        code_text = str(code.value) if isinstance(code, HTTPStatus) else str(code)
-        self.log_message('"%s %s" %s', getattr(self, "command", None) or "-", path, code_text)
+    async def index(request: Request) -> Response:
+        return await send_file(INDEX_HTML)
 
-    def log_message(self, format: str, *args: object) -> None:
-        message = QUERY_STRING.sub("?…", format % args)
-        sys.stderr.write(f"web: {self.address_string()} {message}\n")
+    async def client_config(request: Request) -> Response:
+        return Response(config_body, media_type=JSON)
+
+    async def socket_io_client(request: Request) -> Response:
+        return await send_file(SOCKET_IO_CLIENT)
+
+    async def static(request: Request) -> Response:
+        found = await run_in_threadpool(resolve_static, request.path_params["path"])
+        return await send_file(found) if found else not_found()
+
+    routes: list[BaseRoute] = [
+        Route("/", index, methods=["GET"]),
+        Route("/index.html", index, methods=["GET"]),
+        Route("/config.json", client_config, methods=["GET"]),
+        Route("/vendor/socket.io.min.js", socket_io_client, methods=["GET"]),
+        Route("/static/{path:path}", static, methods=["GET"]),
+    ]
+    sessions = config.sessions
+    if sessions is not None:
+
+        async def new_session(request: Request) -> Response:
+            # A new widget conversation: POST, so no cache or prefetch ever hands one out.
+            session_id, token = sessions.issue()
+            return json_response({"session_id": session_id, "session_token": token})
+
+        routes.append(Route("/session", new_session, methods=["POST"]))
+    return routes
+
+
+def demo_routes(login: DemoLoginService, sessions: SessionTokens | None) -> list[BaseRoute]:
+    """Demo login: /demo/customers.json and /demo/token?customer=ID (see demo_login.py).
+    Both read the database: in a worker thread, never on the event loop."""
+
+    def from_loopback(request: Request) -> bool:
+        return request.client is not None and is_loopback(request.client.host)
+
+    async def customers(request: Request) -> Response:
+        if not from_loopback(request):
+            return not_found()
+        listed = await run_in_threadpool(login.customers)
+        return json_response(listed, ensure_ascii=False)
+
+    async def token(request: Request) -> Response:
+        # Only a listed demo customer, only for the caller's own conversation; a
+        # missing id, an unlisted one and a missing session get the same answer.
+        raw = (request.query_params.getlist("customer") or [""])[0]
+        session = sessions.verify(request.headers.get(SESSION_HEADER)) if sessions else None
+        valid_id = raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS
+        if not (valid_id and session and from_loopback(request)):
+            return not_found()
+        signed = await run_in_threadpool(login.token_for, int(raw), session)
+        return not_found() if signed is None else json_response({"token": signed})
+
+    return [
+        Route("/demo/customers.json", customers, methods=["GET"]),
+        Route("/demo/token", token, methods=["GET"]),
+    ]
+
+
+def create_app(config: WebConfig) -> Starlette:
+    """The page's ASGI application; `config.extra_routes` come after its own routes.
+
+    Every answer carries the security headers and `Cache-Control: no-cache`, errors
+    included; an unknown path and a method a route does not take get the same 404.
+    """
+    headers = response_headers(normalize_rasa_url(config.rasa_url))
+    routes = page_routes(config)
+    if config.demo_login is not None:
+        routes += demo_routes(config.demo_login, config.sessions)
+    routes += config.extra_routes
+
+    async def answer_not_found(request: Request, exc: Exception) -> Response:
+        return not_found()
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Sent outside the middleware (by Starlette's outermost one): its own headers.
+        return PlainTextResponse("internal server error\n", status_code=500, headers=headers)
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(PageHeaders, headers=headers)],
+        exception_handlers={404: answer_not_found, 405: answer_not_found, 500: server_error},
+    )
+    app.router.redirect_slashes = False  # "/config.json/" is not found, not redirected
+    return app
+
+
+def h11_protocol_with(headers: Mapping[str, str]) -> type[H11Protocol]:
+    """uvicorn's HTTP/1.1 protocol, whose own answer to an unparsable request (a 400
+    that never reaches the app) carries `headers` too."""
+    extra = [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+    class PageH11Protocol(H11Protocol):
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn 0.54's send_400_response, plus the page's headers.
+            response = h11.Response(
+                status_code=400,
+                reason=b"Bad Request",
+                headers=[
+                    (b"content-type", TEXT_PLAIN.encode()),
+                    (b"connection", b"close"),
+                    *extra,
+                ],
+            )
+            for event in (response, h11.Data(data=msg.encode("ascii")), h11.EndOfMessage()):
+                output = self.conn.send(event)
+                if output:
+                    self.transport.write(output)
+            self.transport.close()
+
+    return PageH11Protocol
+
+
+class WebServer:
+    """uvicorn serving an app on a socket that is bound and listening from the start, so
+    port 0 names its free port at once (server_address). serve_forever() runs until
+    shutdown() (from another thread) or SIGINT/SIGTERM (in the main thread)."""
+
+    def __init__(self, app: ASGIApp, host: str, port: int, headers: Mapping[str, str]) -> None:
+        self.config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            http=h11_protocol_with(headers),
+            lifespan="auto",
+            log_config=None,  # main() configures logging; the tests leave it alone
+            access_log=False,  # uvicorn's access log has the query string: PageHeaders logs
+            proxy_headers=False,  # log the peer, not a header it may have made up
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
+        self.server = uvicorn.Server(self.config)
+        self.socket = self.config.bind_socket()
+        self.socket.listen(self.config.backlog)
+        self._running = threading.Event()
+        self._stopped = threading.Event()
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        host, port = self.socket.getsockname()[:2]
+        return str(host), int(port)
+
+    def serve_forever(self) -> None:
+        self._running.set()
+        try:
+            self.server.run(sockets=[self.socket])
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop serve_forever() (running in another thread) and wait until it returns."""
+        self.server.should_exit = True
+        if self._running.is_set():
+            self._stopped.wait()
+
+    def server_close(self) -> None:
+        self.socket.close()
 
 
 def build_server(
     host: str,
     port: int,
     rasa_url: str,
-    demo_login: Any | None = None,
+    demo_login: DemoLoginService | None = None,
     session_secret: str | None = None,
-) -> ThreadingHTTPServer:
+    extra_routes: Sequence[BaseRoute] = (),
+) -> WebServer:
     """A ready-to-serve server; port 0 picks a free port (see server.server_address).
     Without a session secret (argument or SESSION_SECRET) it issues no conversations."""
+    if demo_login is not None and not is_loopback(host):
+        raise ValueError("the demo login is only served on a loopback address")
     secret = session_secret or os.environ.get("SESSION_SECRET")
     sessions = SessionTokens(secret) if secret else None
-    return ShopMateWebServer((host, port), normalize_rasa_url(rasa_url), demo_login, sessions)
+    rasa_url = normalize_rasa_url(rasa_url)
+    app = create_app(WebConfig(rasa_url, sessions, demo_login, list(extra_routes)))
+    return WebServer(app, host, port, response_headers(rasa_url))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -267,6 +429,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # uvicorn shuts down gracefully on SIGTERM, then hands the signal on to this.
     raise KeyboardInterrupt
 
 
@@ -283,6 +446,7 @@ def main(argv: list[str] | None = None) -> None:
         from demo_login import DemoLogin  # the project's code: only with --demo-login
 
         demo_login = DemoLogin.from_settings()
+    logging.basicConfig(level=logging.INFO, format="web: %(message)s", stream=sys.stderr)
     server = build_server(args.host, args.port, args.rasa_url, demo_login)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     port = server.server_address[1]
@@ -290,9 +454,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        print("ShopMate web page: stopped", flush=True)
+        pass  # SIGTERM, or SIGINT where it is not ignored: uvicorn has shut down
     finally:
         server.server_close()
+    print("ShopMate web page: stopped", flush=True)
 
 
 if __name__ == "__main__":
