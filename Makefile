@@ -21,7 +21,7 @@ NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
 .PHONY: help install install-browser env db index train run shell test lint typecheck validate \
-        unit integration rasa-test eval bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install clean
+        unit integration rasa-test eval eval-sentiment bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -111,6 +111,9 @@ bench: install train ## Latency, throughput, memory beside a stock `rasa init` b
 
 eval: install ## NLU: pipelines compared on the fixed held-out set, 5-fold CV, confusion matrix (var/eval/nlu.json)
 	$(PY) -m scripts.eval_nlu --stock --folds 5
+
+eval-sentiment: install ## Sentiment: baselines vs shop-chat analysers on the labelled sets (var/eval/sentiment.json)
+	$(PY) -m scripts.eval_sentiment
 
 bench-nlu: eval ## Alias of `make eval`
 
