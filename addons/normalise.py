@@ -12,7 +12,9 @@ import functools
 import re
 from typing import Any
 
-ORDER_NUMBER = re.compile(r"[A-Za-z]-?\d{7}")
+from shopmate.privacy import ORDER_NUMBER_WRITTEN
+
+ORDER_NUMBER = ORDER_NUMBER_WRITTEN
 ORDER_PLACEHOLDER = "__ORDER__"
 
 

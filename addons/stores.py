@@ -28,8 +28,8 @@ from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons import remote_actions
-from addons.privacy import next_requested_slot, private_events
 from addons.settings import DEFAULT_TRACKER_CACHE_CONVERSATIONS, StoreSettings
+from shopmate.privacy import next_requested_slot, private_events
 
 # Every Rasa server of this project loads this module (endpoints.yml names its stores).
 remote_actions.install()
@@ -76,7 +76,7 @@ class CachedSession:
 
 
 class PrivateSQLTrackerStore(SQLTrackerStore):
-    """Rasa's SQL tracker store that never writes a token or phone digits (addons/privacy.py).
+    """Rasa's SQL tracker store that never writes a token or phone digits (shopmate/privacy.py).
 
     Rasa stores the events a turn added (it counts those already stored); this hands
     it the same number of events, each as it may be kept.
@@ -149,7 +149,7 @@ class PrivateSQLTrackerStore(SQLTrackerStore):
 
 
 def requested_slot_after(events: list[Event]) -> Any:
-    """The slot the form asks for after `events` (addons/privacy.py's state)."""
+    """The slot the form asks for after `events` (shopmate/privacy.py's state)."""
     requested = None
     for event in events:
         if isinstance(event, SlotSet):

@@ -3,7 +3,7 @@
 A logged-in shopper is named by the signed token the shop page puts in the message
 metadata (`customer_token`), checked on every message and only for the conversation
 it was issued for (the Rasa-side tracker store drops it once the turn is over, see
-addons/privacy.py); a guest by the orders proven in this conversation
+shopmate/privacy.py); a guest by the orders proven in this conversation
 (`verified_orders` slot, set only by the order forms). `sender_id` and anything the
 shopper types about who they are count for nothing. Failed phone checks are counted
 server-side, across conversations (shopmate/guest_proof.py), not here.

@@ -1,6 +1,8 @@
 """What of a conversation is kept: no secrets, no phone digits.
 
-The tracker store writes events through `PrivateEvents` (addons/stores.py). In flight,
+The tracker store writes events through `PrivateEvents` (addons/stores.py), and the
+tickets agents read are built from the same private events (shopmate/support), so a
+stored conversation and its ticket hide the same digits. In flight,
 the action server still sees the message as sent (it verifies the customer token and
 the phone digits of that very message); what is stored afterwards is not a credential:
 
@@ -23,20 +25,14 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from addons.normalise import ORDER_NUMBER
-
-SECRET_METADATA_KEYS = ("customer_token",)
-PHONE_SLOT = "guest_phone"
-
-PHONE_ENTITY = "phone"
-KEPT_PHONE_SLOT_VALUES = (None, "verified")
 MASK = "*"
+# How shoppers write an order number: a letter, an optional dash, 7 digits.
+ORDER_NUMBER_WRITTEN = re.compile(r"[A-Za-z]-?\d{7}")
 # 7+ digits, spaces or dashes between them allowed, not right after a letter
 # (A1234567 is an order number).
 LONG_DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9])\+?\d(?:[\s\-]?\d){6,}")
 ANY_DIGIT = re.compile(r"\d")
-# An order number standing alone in a text (addons/normalise.py says what one is).
-ORDER_NUMBER_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9]){ORDER_NUMBER.pattern}(?!\d)")
+ORDER_NUMBER_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9]){ORDER_NUMBER_WRITTEN.pattern}(?!\d)")
 
 
 def mask_long_numbers(text: str) -> str:
@@ -50,6 +46,13 @@ def mask_all_digits(text: str) -> str:
         kept += [ANY_DIGIT.sub(MASK, text[last : match.start()]), match.group()]
         last = match.end()
     return "".join([*kept, ANY_DIGIT.sub(MASK, text[last:])])
+
+
+SECRET_METADATA_KEYS = ("customer_token",)
+PHONE_SLOT = "guest_phone"
+
+PHONE_ENTITY = "phone"
+KEPT_PHONE_SLOT_VALUES = (None, "verified")
 
 
 def private_user_event(event: dict[str, Any], answers_phone: bool) -> dict[str, Any]:

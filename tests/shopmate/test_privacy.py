@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from addons.privacy import private_events
+from shopmate.privacy import private_events
 
 
 def user(text: str, **extra: object) -> dict[str, object]:
