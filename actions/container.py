@@ -23,7 +23,9 @@ from typing import Any
 from rasa_sdk import Action
 
 from actions.cart import ActionAddToCart, ActionBestOffer
+from actions.complaints import ActionFileComplaint
 from actions.faq import ActionAnswerFallback, ActionAnswerFaq
+from actions.handoff import ActionHandoff, ActionOfferHandoff, ActionStoreRating
 from actions.marketing import ActionWriteProductCopy
 from actions.order_changes import (
     ActionAskChangeConfirmed,
@@ -57,6 +59,11 @@ from shopmate.search.embeddings import Embedder, embedder_from_settings
 from shopmate.search.products import ProductSearch, build_product_search
 from shopmate.search.query import QueryParser
 from shopmate.settings import Settings
+from shopmate.support.complaints import ComplaintCategory, ComplaintPolicy
+from shopmate.support.handoff import SupportDesk
+from shopmate.support.hours import SupportHours
+from shopmate.support.tickets import TicketDesk
+from shopmate.support.webhook import HelpdeskWebhook
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +127,29 @@ class Container:
         self.generator: Lazy[Generator] = Lazy(
             lambda: create_generator(settings.generator), "generator"
         )
+        self.support: Lazy[SupportDesk] = Lazy(self._build_support, "support desk")
+
+    def _build_support(self) -> SupportDesk:
+        support = self.settings.support
+        webhook = (
+            HelpdeskWebhook(support.helpdesk_webhook_url, support.helpdesk_webhook_secret)
+            if support.helpdesk_webhook_url and support.helpdesk_webhook_secret
+            else None
+        )
+        return SupportDesk(
+            TicketDesk(self.database.get()),
+            SupportHours.parse(support.hours, support.days, self.settings.store_timezone),
+            wait_minutes=support.wait_minutes,
+            complaints=ComplaintPolicy(
+                always_human=frozenset(
+                    ComplaintCategory(c)
+                    for c in support.always_human
+                    if c in ComplaintCategory.__members__.values()
+                ),
+                damaged_over_cents=round(support.damaged_to_person_over_yuan * 100),
+            ),
+            webhook=webhook,
+        )
 
     def _build_recommender(self) -> Recommender:
         database = self.database.get()
@@ -130,6 +160,7 @@ class Container:
     def actions(self) -> list[Action]:
         """Every custom action and form validation the domain names, once each."""
         orders, tokens, guard = self.orders, self.tokens, self.guest_guard
+        zone = self.settings.store_timezone
         search, carts = self.product_search, self.carts
         return [
             # policy questions and fallbacks
@@ -156,6 +187,11 @@ class Container:
             ActionBestOffer(carts, tokens),
             ActionRecommendProducts(search, self.recommender, tokens),
             ActionWriteProductCopy(self.catalog, self.generator),
+            # people: complaints, handing over, ratings
+            ActionFileComplaint(self.support, orders, tokens, timezone=zone),
+            ActionHandoff(self.support, tokens, timezone=zone),
+            ActionOfferHandoff(),
+            ActionStoreRating(self.support),
         ]
 
     def warm_up(self) -> None:

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+from collections import OrderedDict
 from typing import Any
 
 import aiohttp
+from rasa.core.nlg.generator import ResponseVariationFilter
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.constants import RESPONSE_CONDITION
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
@@ -28,6 +32,14 @@ logger = logging.getLogger(__name__)
 # The generator answers within its own deadline (LLM_DEADLINE_S, 2.5 s by default);
 # this bounds the wait for the HTTP round trip on top of it.
 REPHRASE_TIMEOUT_S = rephrase_timeout_s()
+SENTIMENT_SLOT = "sentiment"
+UPSET = "negative"
+ACKNOWLEDGEMENT = "utter_acknowledge_upset"
+# Responses that apologise or hand over by themselves: no apology in front of them.
+APOLOGETIC_PREFIXES = ("utter_acknowledge_", "utter_complaint_", "utter_handoff_", "utter_offer_")
+APOLOGETIC_SUFFIXES = ("_unavailable",)
+# Turns already acknowledged, per conversation (bounded: the oldest are forgotten).
+REMEMBERED_TURNS = 10_000
 
 
 class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
@@ -37,6 +49,22 @@ class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
     def __init__(self, endpoint_config: EndpointConfig, domain: Domain | None = None) -> None:
         super().__init__(domain.responses if domain else {})
         self.endpoint = endpoint_config
+        self._acknowledged: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def _random_response_for(
+        self, utter_action: str, output_channel: str, filled_slots: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """A variation among the most specific ones whose conditions hold."""
+        if utter_action not in self.responses:
+            return None
+        suitable = ResponseVariationFilter(self.responses).responses_for_utter_action(
+            utter_action, output_channel, filled_slots
+        )
+        if not suitable:
+            return None
+        most = max(len(r.get(RESPONSE_CONDITION) or []) for r in suitable)
+        best = [r for r in suitable if len(r.get(RESPONSE_CONDITION) or []) == most]
+        return random.choice(best)  # noqa: S311 - variety, not secrecy
 
     async def generate(
         self,
@@ -46,10 +74,40 @@ class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         **kwargs: Any,
     ) -> dict[str, Any] | None:
         response = await super().generate(utter_action, tracker, output_channel, **kwargs)
-        if not response or not response.get("text") or not is_rephrasable(response):
+        if not response or not response.get("text"):
             return response
-        text = await self.rephrase(utter_action, str(response["text"]), tracker)
-        return {**response, "text": text}
+        if is_rephrasable(response):
+            text = await self.rephrase(utter_action, str(response["text"]), tracker)
+            response = {**response, "text": text}
+        return await self.acknowledged(utter_action, response, tracker, output_channel)
+
+    async def acknowledged(
+        self,
+        utter_action: str,
+        response: dict[str, Any],
+        tracker: DialogueStateTracker,
+        output_channel: str,
+    ) -> dict[str, Any]:
+        """The response, with the apology in front when the shopper is upset and
+        nothing in this turn has apologised yet."""
+        if tracker.get_slot(SENTIMENT_SLOT) != UPSET:
+            return response
+        turn = (tracker.sender_id, _turn_id(tracker))
+        if turn in self._acknowledged:
+            return response
+        if _apologises(utter_action, response):
+            self._remember(turn)
+            return response
+        apology = await super().generate(ACKNOWLEDGEMENT, tracker, output_channel)
+        self._remember(turn)
+        if not apology or not apology.get("text"):
+            return response
+        return {**response, "text": f"{apology['text']}\n{response['text']}"}
+
+    def _remember(self, turn: tuple[str, str]) -> None:
+        self._acknowledged[turn] = None
+        while len(self._acknowledged) > REMEMBERED_TURNS:
+            self._acknowledged.popitem(last=False)
 
     async def rephrase(self, name: str, text: str, tracker: DialogueStateTracker) -> str:
         body = {
@@ -73,3 +131,21 @@ class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
 def is_rephrasable(response: dict[str, Any]) -> bool:
     metadata = response.get("metadata") or {}
     return isinstance(metadata, dict) and metadata.get("rephrase") is True
+
+
+def _turn_id(tracker: DialogueStateTracker) -> str:
+    message = tracker.latest_message
+    if message is None:
+        return ""
+    return str(message.message_id or message.timestamp)
+
+
+def _apologises(utter_action: str, response: dict[str, Any]) -> bool:
+    """The response says sorry itself: its variation is the upset one, or it is an
+    apology, a complaint's answer or a handoff by name."""
+    conditions = response.get(RESPONSE_CONDITION) or []
+    if any(c.get("name") == SENTIMENT_SLOT for c in conditions if isinstance(c, dict)):
+        return True
+    return utter_action.startswith(APOLOGETIC_PREFIXES) or utter_action.endswith(
+        APOLOGETIC_SUFFIXES
+    )

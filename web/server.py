@@ -447,7 +447,18 @@ def main(argv: list[str] | None = None) -> None:
 
         demo_login = DemoLogin.from_settings()
     logging.basicConfig(level=logging.INFO, format="web: %(message)s", stream=sys.stderr)
-    server = build_server(args.host, args.port, args.rasa_url, demo_login)
+    extra_routes: list[BaseRoute] = []
+    from agent import AgentConsole, ConsoleConfig  # the agent console, when configured
+
+    console = ConsoleConfig.from_env(os.environ, args.rasa_url)
+    if console is not None:
+        extra_routes.append(AgentConsole.from_config(console).mount())
+        print(f"agent console: http://{args.host}:{args.port}/agent", flush=True)
+    else:
+        print("agent console: off (set AGENT_ACCOUNTS, see docs/handoff.md)", flush=True)
+    server = build_server(
+        args.host, args.port, args.rasa_url, demo_login, extra_routes=extra_routes
+    )
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     port = server.server_address[1]
     print(f"ShopMate web page: http://{args.host}:{port}", flush=True)

@@ -349,15 +349,53 @@ class CartItem(Base):
 
 
 class Ticket(Base):
+    """A complaint or a conversation handed to a person (shopmate/support).
+
+    ``customer_id`` is set only from a verified token, ``orders_proved`` only from
+    orders the conversation proved; ``transcript`` is the conversation as stored
+    (phone digits masked), refreshed when the agent hands it back."""
+
     __tablename__ = "tickets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
     conversation_id: Mapped[str] = mapped_column(String(128), index=True)
-    reason: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(64))  # what started it (support.Trigger)
     status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus))
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16), default="handoff")  # or "complaint"
+    category: Mapped[str | None] = mapped_column(String(32))
+    order_number: Mapped[str | None] = mapped_column(String(16))
+    orders_proved: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    sentiment: Mapped[str] = mapped_column(String(16), default="neutral")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    agent: Mapped[str | None] = mapped_column(String(64))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notes: Mapped[list[TicketNote]] = relationship(
+        back_populates="ticket", order_by="TicketNote.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="ticket_rating_1_to_5"),
+        Index("ticket_queue", "status", "created_at"),
+    )
+
+
+class TicketNote(Base):
+    """An agent's private note on a ticket: never shown to the shopper."""
+
+    __tablename__ = "ticket_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    agent: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ticket: Mapped[Ticket] = relationship(back_populates="notes")
 
 
 class AuditLog(Base):

@@ -117,6 +117,7 @@ def test_the_labelled_sets_are_balanced_and_apart(language: str) -> None:
     held_out, dev = load(language, "held_out"), load(language, "dev")
     for rows in (held_out, dev):
         counts = {label: sum(r["label"] == label for r in rows) for label in LABELS}
-        assert len(rows) >= 200 and len(set(counts.values())) == 1, counts
+        assert len(rows) >= 200
+        assert len(set(counts.values())) == 1, counts
         assert sum(r["case"] != "plain" for r in rows) >= len(rows) * 0.3
     assert not {r["text"] for r in held_out} & {r["text"] for r in dev}

@@ -1,0 +1,156 @@
+"""Handing a conversation to a person, and filing complaints: the tickets, the summary,
+the helpdesk webhook and what to tell the shopper about the wait."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shopmate.db.columns import utcnow
+from shopmate.support.complaints import ComplaintCategory, ComplaintPolicy
+from shopmate.support.escalation import Trigger
+from shopmate.support.hours import SupportHours
+from shopmate.support.summary import template_summary
+from shopmate.support.tickets import NewTicket, TicketDesk, TicketKind, TicketView
+from shopmate.support.webhook import HelpdeskWebhook
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What the action server knows for sure about a conversation (never a claim)."""
+
+    conversation_id: str
+    language: str
+    sentiment: str
+    transcript: list[dict[str, Any]]
+    customer_id: int | None = None
+    orders_proved: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Handoff:
+    ticket: str
+    open_now: bool
+    wait_minutes: int
+    opens_at: datetime
+    hours: str
+    already: bool = False  # the conversation was already with a person
+
+
+@dataclass(frozen=True)
+class Complaint:
+    ticket: str
+    category: ComplaintCategory
+    handoff: Handoff | None  # set when the complaint went straight to a person
+
+
+class SupportDesk:
+    """Files complaints and handoffs as tickets (one short transaction each)."""
+
+    def __init__(
+        self,
+        desk: TicketDesk,
+        hours: SupportHours,
+        *,
+        wait_minutes: int = 5,
+        complaints: ComplaintPolicy | None = None,
+        webhook: HelpdeskWebhook | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.desk = desk
+        self.hours = hours
+        self.wait_minutes = wait_minutes
+        self.complaints = complaints or ComplaintPolicy()
+        self.webhook = webhook
+        self.clock = clock
+
+    def hand_over(self, facts: ConversationFacts, trigger: Trigger) -> Handoff:
+        """Open a handoff ticket, unless the conversation already has one open."""
+        existing = self.desk.active_handoff(facts.conversation_id)
+        if existing is not None:
+            return self._handoff(existing, already=True)
+        summary = template_summary(
+            facts.transcript,
+            trigger=trigger.value,
+            language=facts.language,
+            orders=facts.orders_proved,
+            customer_id=facts.customer_id,
+            sentiment=facts.sentiment,
+        )
+        ticket = self.desk.open(
+            NewTicket(
+                conversation_id=facts.conversation_id,
+                kind=TicketKind.HANDOFF,
+                reason=trigger.value,
+                language=facts.language,
+                sentiment=facts.sentiment,
+                transcript=facts.transcript,
+                customer_id=facts.customer_id,
+                orders_proved=facts.orders_proved,
+                summary=summary,
+            )
+        )
+        self._forward(ticket)
+        return self._handoff(ticket)
+
+    def file_complaint(
+        self,
+        facts: ConversationFacts,
+        category: ComplaintCategory,
+        order_number: str | None,
+        order_total_cents: int | None,
+    ) -> Complaint:
+        """Record the complaint; one the store gives to a person is handed over too."""
+        ticket = self.desk.open(
+            NewTicket(
+                conversation_id=facts.conversation_id,
+                kind=TicketKind.COMPLAINT,
+                reason="complaint",
+                language=facts.language,
+                sentiment=facts.sentiment,
+                transcript=facts.transcript,
+                customer_id=facts.customer_id,
+                orders_proved=facts.orders_proved,
+                category=category.value,
+                order_number=order_number,
+            )
+        )
+        self._forward(ticket)
+        handoff = None
+        if self.complaints.needs_person(category, order_total_cents):
+            handoff = self.hand_over(facts, Trigger.COMPLAINT)
+        return Complaint(ticket.number, category, handoff)
+
+    def _handoff(self, ticket: TicketView, already: bool = False) -> Handoff:
+        now = self.clock()
+        return Handoff(
+            ticket=ticket.number,
+            open_now=self.hours.is_open(now),
+            wait_minutes=self.wait_minutes,
+            opens_at=self.hours.next_opening(now),
+            hours=f"{self.hours.opens:%H:%M}–{self.hours.closes:%H:%M}",
+            already=already,
+        )
+
+    def _forward(self, ticket: TicketView) -> None:
+        if self.webhook is None:
+            return
+        self.webhook.send(
+            {
+                "ticket": ticket.number,
+                "kind": ticket.kind,
+                "reason": ticket.reason,
+                "category": ticket.category,
+                "language": ticket.language,
+                "sentiment": ticket.sentiment,
+                "customer_id": ticket.customer_id,
+                "orders": list(ticket.orders_proved),
+                "summary": ticket.summary,
+                "created_at": ticket.created_at.isoformat(),
+            }
+        )
