@@ -102,8 +102,8 @@ class EscalationPolicy(Policy):
                 return HANDOFF_ACTION
             if intent in DECLINE_INTENTS:
                 return DECLINED_RESPONSE
-        if intent in ("request_human", "complain"):
-            return None  # rules answer these at once
+        if intent == "request_human":
+            return None  # the rules hand over at once, without an offer
         turns = turns_since_last_offer(events)
         trigger = self.rules.trigger(turns)
         if trigger is Trigger.FAILURES:

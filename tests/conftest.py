@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from shopmate.search.query import QueryParser
 from tests.factories import NOW
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESPONSE_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 TrackerBuilder = Callable[..., Tracker]
 # The conversation id of trackers built by `tracker_for` (customer tokens name it).
@@ -111,14 +113,38 @@ def nlu_examples() -> dict[str, list[str]]:
     return load_nlu_examples()
 
 
-def response_texts(domain: dict[str, Any], name: str, language: str) -> list[str]:
-    """The texts of response `name` for the given language slot value."""
+def response_texts(
+    domain: dict[str, Any], name: str, language: str, mood: str | None = None
+) -> list[str]:
+    """The texts of response `name` for the given language slot value; with `mood`
+    ("negative"), the variations for that sentiment, else those for any mood."""
     texts = []
     for variation in domain["responses"][name]:
         conditions = variation.get("condition", [])
+        moods = [c.get("value") for c in conditions if c.get("name") == "sentiment"]
+        if moods != ([mood] if mood else []):
+            continue
         if any(c.get("name") == "language" and c.get("value") == language for c in conditions):
             texts.append(variation["text"])
     return texts
+
+
+def response_pattern(template: str, values: dict[str, str] | None = None) -> re.Pattern[str]:
+    """A response template as a regex: given values exact, other {slots} any text."""
+    values = values or {}
+    parts, last = [], 0
+    for match in RESPONSE_PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[last : match.start()]))
+        name = match.group(1)
+        parts.append(re.escape(values[name]) if name in values else ".+?")
+        last = match.end()
+    parts.append(re.escape(template[last:]))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def is_response(domain: dict[str, Any], text: str, name: str, language: str) -> bool:
+    """`text` is response `name` in `language`, its {slots} filled with anything."""
+    return any(response_pattern(t).fullmatch(text) for t in response_texts(domain, name, language))
 
 
 def load_web_module(name: str) -> ModuleType:

@@ -152,12 +152,15 @@ class RasaConversations:
     async def hand_back(self, conversation_id: str) -> None:
         """The bot takes over again and asks for the rating."""
         await self._append(conversation_id, [{"event": "resume"}])
-        reply = await self.client.post(
-            self._url(conversation_id, "execute"),
-            params=self._params(output_channel="socketio"),
-            json={"name": RATING_RESPONSE},
-        )
-        reply.raise_for_status()
+        # Then listen, as after any bot turn: the rating's answer starts a new turn the
+        # rules recognise.
+        for action in (RATING_RESPONSE, "action_listen"):
+            reply = await self.client.post(
+                self._url(conversation_id, "execute"),
+                params=self._params(output_channel="socketio"),
+                json={"name": action},
+            )
+            reply.raise_for_status()
 
     async def _append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         reply = await self.client.post(

@@ -205,6 +205,9 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         # the per-address limit is raised here (its logic: tests/addons/test_edge.py);
         # the per-conversation limit stays the shipped one (tests/e2e/test_edge.py).
         "EDGE_RATE_PER_ADDRESS": "200/1,20000/60",
+        # People answer around the clock here, so a handoff's reply does not depend on
+        # the hour CI runs (the after-hours reply: tests/actions/test_handoff.py).
+        "SUPPORT_HOURS": "00:00-00:00",
     }
     env.pop("TRACKER_DB_URL", None)
     env.pop("REDIS_URL", None)

@@ -15,7 +15,6 @@ this module's catalog shop (the generated 5,000-product catalog) for the shoppin
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,12 +29,11 @@ from shopmate.db import models as m
 from shopmate.db.session import Database
 from shopmate.knowledge import Article, load_articles
 from shopmate.settings import get_settings
-from tests.conftest import response_texts
+from tests.conftest import response_pattern, response_texts
 from tests.e2e.conftest import ShopMate, reset_scenario
 
 pytestmark = pytest.mark.e2e
 
-PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # A shopper types no faster than this (the edge allows 5 messages a second per
 # conversation; the forms answer in well under that).
 TYPING_PAUSE_S = 0.3
@@ -132,22 +130,10 @@ class Chat:
         return "\n".join(lines)
 
 
-def template_pattern(template: str, values: dict[str, str]) -> re.Pattern[str]:
-    """A response template as a regex: given values exact, other slots any text."""
-    parts, last = [], 0
-    for match in PLACEHOLDER.finditer(template):
-        parts.append(re.escape(template[last : match.start()]))
-        name = match.group(1)
-        parts.append(re.escape(values[name]) if name in values else ".+?")
-        last = match.end()
-    parts.append(re.escape(template[last:]))
-    return re.compile("".join(parts), re.DOTALL)
-
-
 def is_response(chat: Chat, text: str, name: str, language: str, **values: str) -> bool:
     filled = {key: chat.fill(value) for key, value in values.items()}
     return any(
-        template_pattern(template, filled).fullmatch(text)
+        response_pattern(template, filled).fullmatch(text)
         for template in chat.templates(name, language)
     )
 
@@ -487,14 +473,16 @@ SERVICE = [
         "zh",
         T("你好，你能帮我做什么", Only("utter_capabilities")),
         T("是真人在回复吗", Only("utter_iamabot")),
-        T("转人工", Only("utter_handoff")),
+        T("转人工", Says("utter_handoff_started")),
+        # Handed over: the bot is silent until an agent hands the conversation back.
+        T("在吗", Only()),
     ),
     talk(
         "small-talk-then-a-person-en",
         "en",
         T("what's the weather like today", Only("utter_out_of_scope")),
         T("tell me a joke", Only("utter_out_of_scope")),
-        T("talk to a person", Only("utter_handoff")),
+        T("talk to a person", Says("utter_handoff_started")),
     ),
     talk(
         "small-talk-then-a-policy-question-zh",
@@ -724,8 +712,8 @@ REPAIRS = [
         "a-person-inside-the-order-form-zh",
         "zh",
         T("我的订单到哪了", Only("utter_ask_order_id")),
-        T("转人工", Only("utter_handoff"), Loop(None)),
-        T("谢谢", Only("utter_you_are_welcome")),
+        T("转人工", Says("utter_handoff_started"), Loop(None)),
+        T("谢谢", Only()),
     ),
 ]
 
@@ -836,7 +824,7 @@ CHANGES = [
             Says("utter_ask_change_form_order_id"),
         ),
         T("how long do refunds take", Faq("refund"), Last("utter_ask_change_form_order_id")),
-        T("can I speak to a human", Only("utter_handoff"), Loop(None)),
+        T("can I speak to a human", Says("utter_handoff_started"), Loop(None)),
     ),
     talk(
         "order-status-in-the-middle-of-a-return-zh",
@@ -1104,7 +1092,7 @@ SHOPPING = [
         "a-person-while-asked-the-details-en",
         "en",
         T("I need a dress", Only("utter_ask_search_details")),
-        T("talk to a person", Only("utter_handoff"), Loop(None)),
+        T("talk to a person", Says("utter_handoff_started"), Loop(None)),
     ),
     talk(
         "i-want-to-buy-a-little-something-zh",

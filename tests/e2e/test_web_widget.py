@@ -13,7 +13,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
-from tests.conftest import load_web_module, load_web_server, response_texts, serving
+from tests.conftest import (
+    load_web_module,
+    load_web_server,
+    response_pattern,
+    response_texts,
+    serving,
+)
 from tests.e2e.conftest import CUSTOMER_TOKEN_SECRET, SESSION_SECRET, ShopMate
 
 pytestmark = pytest.mark.e2e
@@ -99,7 +105,8 @@ def test_buttons_are_clickable_chips(
     # The chip sends the payload the bot offered: it is obeyed, not read as text.
     chips.first.click()
     expect(page.locator(".shopmate-msg.bot").last).to_have_text(
-        response_texts(domain, "utter_handoff", "zh")[0], timeout=30000
+        response_pattern(response_texts(domain, "utter_handoff_started", "zh")[0]),
+        timeout=30000,
     )
     page.close()
 

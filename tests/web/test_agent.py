@@ -58,8 +58,10 @@ class FakeRasa:
         if request.url.path.endswith("/tracker/events"):
             self.events += body
             return httpx.Response(200, json={})
-        if request.url.path.endswith("/execute"):
+        if request.url.path.endswith("/execute") and body == {"name": "utter_ask_rating"}:
             self.events.append({"event": "bot", "text": "请打分", "timestamp": 9.0})
+            return httpx.Response(200, json={})
+        if request.url.path.endswith("/execute"):
             return httpx.Response(200, json={})
         return httpx.Response(404)
 
@@ -192,9 +194,10 @@ def test_an_agent_claims_reads_replies_notes_and_hands_back(console: Any, rasa: 
     closed = post(client, f"/agent/api/tickets/{ticket_id}/handback")
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
-    paths = [(r[1], r[3]) for r in rasa.requests[-3:]]
+    paths = [(r[1], r[3]) for r in rasa.requests[-5:]]
     assert (f"/conversations/{CONVERSATION}/tracker/events", [{"event": "resume"}]) in paths
     assert (f"/conversations/{CONVERSATION}/execute", {"name": "utter_ask_rating"}) in paths
+    assert (f"/conversations/{CONVERSATION}/execute", {"name": "action_listen"}) in paths
     stored = desk.get(ticket_id)
     assert [line["text"] for line in stored.transcript][-3:] == [
         "您好，我来处理",
