@@ -20,7 +20,7 @@ PY := $(ACTIONS_VENV)/bin/python
 NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
-.PHONY: help install install-browser env db index train run shell test lint typecheck validate \
+.PHONY: help install install-browser env db index train run agent-account shell test lint typecheck validate \
         unit integration rasa-test eval eval-sentiment bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install clean
 
 help: ## List the targets
@@ -79,6 +79,9 @@ index: $(ACTIONS_VENV)/.installed db ## Build the search indexes and vector cach
 
 run: install env db index train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080
 	@scripts/run.sh
+
+agent-account: env ## Add an agent to the console at /agent (asks for a name and a password)
+	@read -r -p "agent name: " name && $(PY) -m scripts.agent_account "$$name"
 
 shell: env ## Chat in the terminal against the running action server (start `make run` first)
 	@set -a; . ./.env; set +a; $(RASA) shell --model models --endpoints endpoints.yml --port 5006

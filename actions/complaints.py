@@ -18,7 +18,7 @@ from actions.support.identity import requester_for
 from actions.support.services import Lazy, lazy
 from shopmate.identity import CustomerTokens, normalize_order_number
 from shopmate.orders import OrderNotAccessible, OrderService
-from shopmate.support.complaints import complaint_category
+from shopmate.support.complaints import asks_for_person, complaint_category
 from shopmate.support.handoff import SupportDesk
 
 logger = logging.getLogger(__name__)
@@ -60,12 +60,18 @@ class ActionFileComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         facts = conversation_facts(tracker, self.tokens)
-        category = complaint_category(message_text(tracker))
+        text = message_text(tracker)
+        category = complaint_category(text)
         try:
             number, total = await asyncio.to_thread(self.proved_order, tracker)
             support = await self._support.ready()
             complaint = await asyncio.to_thread(
-                support.file_complaint, facts, category, number, total
+                support.file_complaint,
+                facts,
+                category,
+                number,
+                total,
+                person_asked=asks_for_person(text),
             )
         except (SQLAlchemyError, OSError) as error:
             logger.error("complaint not recorded: %s", type(error).__name__)

@@ -39,7 +39,7 @@ SHOP_LEXICON: dict[str, float] = {
 # Phrases VADER reads word by word and gets wrong, replaced before it reads them.
 REWRITES = (
     (re.compile(r"\bnever (had|seen|experienced|received)( such| so| a)", re.I), r"had\2"),
-    (re.compile(r"\b(no rush|quick (question|q)|no worries)\b", re.I), "noted"),
+    (re.compile(r"\b(no rush|quick (question|q)|no worries|no,? thanks?( you)?)\b", re.I), "noted"),
     (re.compile(r"\b(spot on|big w|10/10|a\+|five stars|5 stars)", re.I), "excellent"),
     (re.compile(r"\b(big|total) l\b", re.I), "awful"),
 )
@@ -77,6 +77,9 @@ EXASPERATION = re.compile(
 REQUEST_WORDS = {
     "please": 0.0, "pls": 0.0, "plz": 0.0, "help": 0.0, "want": 0.0, "like": 0.5,
     "ok": 0.0, "okay": 0.0, "sure": 0.0, "free": 0.0,
+    # After-sales words are requests, not feelings ("cancel my order", "stop").
+    "cancel": 0.0, "cancelled": 0.0, "canceled": 0.0, "cancellation": 0.0, "stop": 0.0,
+    "no": 0.0, "return": 0.0, "refund": 0.0, "exchange": 0.0, "complaint": 0.0,
 }
 # fmt: on
 

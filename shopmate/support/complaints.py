@@ -179,6 +179,27 @@ CUES: tuple[tuple[ComplaintCategory, tuple[str, ...]], ...] = (
 )
 
 
+# "我要投诉，转人工", "I want to complain to a real person": the complaint, and a person.
+ASKS_FOR_PERSON = (
+    "转人工",
+    "人工客服",
+    "找人工",
+    "真人",
+    "客服经理",
+    "human",
+    "real person",
+    "a person",
+    "an agent",
+    "manager",
+    "supervisor",
+)
+
+
+def asks_for_person(text: str) -> bool:
+    lowered = str(text or "").lower()
+    return any(cue in lowered for cue in ASKS_FOR_PERSON)
+
+
 def complaint_category(text: str) -> ComplaintCategory:
     """The first category whose words the complaint uses; OTHER when none."""
     lowered = str(text or "").lower()

@@ -104,8 +104,11 @@ class SupportDesk:
         category: ComplaintCategory,
         order_number: str | None,
         order_total_cents: int | None,
+        *,
+        person_asked: bool = False,
     ) -> Complaint:
-        """Record the complaint; one the store gives to a person is handed over too."""
+        """Record the complaint; one the store gives to a person, or whose shopper asked
+        for one, is handed over too."""
         ticket = self.desk.open(
             NewTicket(
                 conversation_id=facts.conversation_id,
@@ -122,7 +125,9 @@ class SupportDesk:
         )
         self._forward(ticket)
         handoff = None
-        if self.complaints.needs_person(category, order_total_cents):
+        if person_asked:
+            handoff = self.hand_over(facts, Trigger.REQUESTED)
+        elif self.complaints.needs_person(category, order_total_cents):
             handoff = self.hand_over(facts, Trigger.COMPLAINT)
         return Complaint(ticket.number, category, handoff)
 

@@ -161,6 +161,18 @@ async def test_a_complaint_the_store_gives_to_a_person_is_handed_over(
     assert events[-1]["event"] == "pause"
 
 
+async def test_a_complaint_that_asks_for_a_person_is_handed_over(
+    support: SupportDesk, orders: OrderService, tracker_for: TrackerBuilder
+) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_for("快递坏了，我要投诉，转人工", intent="complain")
+    events = await ActionFileComplaint(support, orders, TOKENS).run(dispatcher, tracker, {})
+    assert responses(dispatcher)[-1] == "utter_handoff_started"
+    ticket = support.desk.get(ticket_id_of(dispatcher.messages[-1]["ticket"]) or 0)
+    assert (ticket.kind, ticket.reason) == ("handoff", "requested")
+    assert events[-1]["event"] == "pause"
+
+
 async def test_the_offer_reverts_itself(tracker_for: TrackerBuilder) -> None:
     dispatcher = CollectingDispatcher()
     events = await ActionOfferHandoff().run(dispatcher, tracker_for("垃圾"), {})

@@ -174,7 +174,8 @@ def test_a_person_takes_over_and_hands_back_over_the_socket(
 
         assert agent.post(f"/tickets/{ticket['id']}/notes", {"text": "破损，补发"}).ok
         closed = agent.post(f"/tickets/{ticket['id']}/handback")
-        assert closed.ok and closed.json()["status"] == "closed"
+        assert closed.ok
+        assert closed.json()["status"] == "closed"
         rating = shopper.replies.get(timeout=20)
         assert rating["text"] == response_texts(domain, "utter_ask_rating", "zh")[0]
         assert not shopmate.tracker(shopper.session_id)["paused"]

@@ -157,7 +157,17 @@ class Only(Check):
 
     def verify(self, chat: Chat, reply: Reply) -> None:
         expected = [t for name in self.names for t in chat.templates(name, reply.language)]
-        assert reply.texts == expected, f"expected only {self.names}"
+        assert without_apology(chat, reply) == expected, f"expected only {self.names}"
+
+
+def without_apology(chat: Chat, reply: Reply) -> list[str]:
+    """The reply's texts; an apology that an upset-sounding message got in front of the
+    first one (addons/nlg.py) is set aside: the check is about what follows it."""
+    texts = list(reply.texts)
+    for apology in chat.templates("utter_acknowledge_upset", reply.language):
+        if texts and texts[0].startswith(apology + "\n"):
+            texts[0] = texts[0][len(apology) + 1 :]
+    return texts
 
 
 class Says(Check):
@@ -169,7 +179,7 @@ class Says(Check):
     def verify(self, chat: Chat, reply: Reply) -> None:
         assert any(
             is_response(chat, text, name, reply.language, **self.values)
-            for text in reply.texts
+            for text in without_apology(chat, reply)
             for name in self.names
         ), f"expected one of {self.names} {self.values}"
 
@@ -178,10 +188,10 @@ class Last(Says):
     """The reply ends with this response: the form asks its question again."""
 
     def verify(self, chat: Chat, reply: Reply) -> None:
-        assert len(reply.texts) >= 2, "expected an answer, then the question again"
+        texts = without_apology(chat, reply)
+        assert len(texts) >= 2, "expected an answer, then the question again"
         assert any(
-            is_response(chat, reply.texts[-1], name, reply.language, **self.values)
-            for name in self.names
+            is_response(chat, texts[-1], name, reply.language, **self.values) for name in self.names
         ), f"expected the reply to end with {self.names}"
 
 

@@ -168,13 +168,17 @@
     showLogin();
   });
   for (const tab of document.querySelectorAll(".tabs button")) {
-    tab.addEventListener("click", () => {
-      view = tab.dataset.view;
-      for (const other of document.querySelectorAll(".tabs button")) other.classList.toggle("active", other === tab);
-      refreshQueue();
-    });
+    tab.addEventListener("click", () => showView(tab.dataset.view));
   }
-  $("claim").addEventListener("click", () => act("/claim"));
+  function showView(name) {
+    view = name;
+    for (const tab of document.querySelectorAll(".tabs button")) tab.classList.toggle("active", tab.dataset.view === name);
+    refreshQueue();
+  }
+  $("claim").addEventListener("click", async () => {
+    await act("/claim");
+    showView("mine"); // a claimed ticket is in "Mine" now
+  });
   $("handback").addEventListener("click", () => act("/handback"));
   $("canned").addEventListener("change", () => {
     if ($("canned").value) $("reply-text").value = $("canned").value;
