@@ -13,12 +13,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.support.conversation import entity_values, message_text
-from actions.support.handoff import TICKET_SLOT, conversation_facts, tell_handoff
+from actions.support.handoff import TICKET_SLOT, agent_summary, conversation_facts, tell_handoff
 from actions.support.identity import requester_for
 from actions.support.services import Lazy, lazy
 from shopmate.identity import CustomerTokens, normalize_order_number
+from shopmate.llm import Generator, TemplateGenerator
 from shopmate.orders import OrderNotAccessible, OrderService
 from shopmate.support.complaints import asks_for_person, complaint_category
+from shopmate.support.escalation import Trigger
 from shopmate.support.handoff import SupportDesk
 
 logger = logging.getLogger(__name__)
@@ -31,11 +33,13 @@ class ActionFileComplaint(Action):
         orders: OrderService | Lazy[OrderService],
         tokens: CustomerTokens | None,
         timezone: str = "Asia/Shanghai",
+        generator: Generator | Lazy[Generator] | None = None,
     ) -> None:
         self._support = lazy(support)
         self._orders = lazy(orders)
         self.tokens = tokens
         self.timezone = timezone
+        self._generator = lazy(generator) if generator is not None else Lazy(TemplateGenerator)
 
     def name(self) -> str:
         return "action_file_complaint"
@@ -62,6 +66,9 @@ class ActionFileComplaint(Action):
         facts = conversation_facts(tracker, self.tokens)
         text = message_text(tracker)
         category = complaint_category(text)
+        person_asked = asks_for_person(text)
+        trigger = Trigger.REQUESTED if person_asked else Trigger.COMPLAINT
+        summary = await agent_summary(facts, trigger, await self._generator.ready())
         try:
             number, total = await asyncio.to_thread(self.proved_order, tracker)
             support = await self._support.ready()
@@ -71,7 +78,8 @@ class ActionFileComplaint(Action):
                 category,
                 number,
                 total,
-                person_asked=asks_for_person(text),
+                person_asked=person_asked,
+                summary=summary,
             )
         except (SQLAlchemyError, OSError) as error:
             logger.error("complaint not recorded: %s", type(error).__name__)

@@ -188,8 +188,8 @@ class Container:
             ActionRecommendProducts(search, self.recommender, tokens),
             ActionWriteProductCopy(self.catalog, self.generator),
             # people: complaints, handing over, ratings
-            ActionFileComplaint(self.support, orders, tokens, timezone=zone),
-            ActionHandoff(self.support, tokens, timezone=zone),
+            ActionFileComplaint(self.support, orders, tokens, zone, self.generator),
+            ActionHandoff(self.support, tokens, zone, self.generator),
             ActionOfferHandoff(),
             ActionStoreRating(self.support),
         ]

@@ -20,9 +20,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.support.conversation import entity_values, latest_text
-from actions.support.handoff import TICKET_SLOT, conversation_facts, tell_handoff
+from actions.support.handoff import TICKET_SLOT, agent_summary, conversation_facts, tell_handoff
 from actions.support.services import Lazy, lazy
 from shopmate.identity import CustomerTokens
+from shopmate.llm import Generator, TemplateGenerator
 from shopmate.support.escalation import Trigger
 from shopmate.support.handoff import SupportDesk
 from shopmate.support.tickets import TicketError
@@ -37,10 +38,12 @@ class ActionHandoff(Action):
         support: SupportDesk | Lazy[SupportDesk],
         tokens: CustomerTokens | None,
         timezone: str = "Asia/Shanghai",
+        generator: Generator | Lazy[Generator] | None = None,
     ) -> None:
         self._support = lazy(support)
         self.tokens = tokens
         self.timezone = timezone
+        self._generator = lazy(generator) if generator is not None else Lazy(TemplateGenerator)
 
     def name(self) -> str:
         return "action_handoff"
@@ -51,9 +54,10 @@ class ActionHandoff(Action):
         facts = conversation_facts(tracker, self.tokens)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         trigger = Trigger.REQUESTED if intent in ("request_human", "affirm") else Trigger.NEGATIVE
+        summary = await agent_summary(facts, trigger, await self._generator.ready())
         try:
             support = await self._support.ready()
-            handoff = await asyncio.to_thread(support.hand_over, facts, trigger)
+            handoff = await asyncio.to_thread(support.hand_over, facts, trigger, summary)
         except (SQLAlchemyError, OSError) as error:
             logger.error("handoff unavailable: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_handoff_unavailable")

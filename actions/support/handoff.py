@@ -10,7 +10,9 @@ from actions.support.conversation import shopper_language
 from actions.support.formatting import local_time
 from actions.support.identity import logged_in_customer, verified_orders
 from shopmate.identity import CustomerTokens
-from shopmate.support.handoff import ConversationFacts, Handoff
+from shopmate.llm import GenerationRequest, Generator, TaskKind
+from shopmate.support.escalation import Trigger
+from shopmate.support.handoff import ConversationFacts, Handoff, summary_of
 from shopmate.support.transcript import transcript_from_events
 
 SENTIMENT_SLOT = "sentiment"
@@ -46,3 +48,20 @@ def tell_handoff(dispatcher: CollectingDispatcher, handoff: Handoff, timezone: s
             hours=handoff.hours,
             opens_at=local_time(handoff.opens_at, timezone),
         )
+
+
+async def agent_summary(facts: ConversationFacts, trigger: Trigger, generator: Generator) -> str:
+    """The facts' summary, led by the generator's one or two sentences when a model is
+    configured and its text passes the grounding checks (the template backend and any
+    rejected text give the facts alone)."""
+    facts_summary = summary_of(facts, trigger)
+    generation = await generator.generate(
+        GenerationRequest(
+            task=TaskKind.SUMMARISE_FOR_AGENT,
+            language="en" if facts.language == "en" else "zh",
+            facts=facts_summary.splitlines(),
+            template="",
+        )
+    )
+    written = generation.text.strip()
+    return f"{written}\n\n{facts_summary}" if written else facts_summary

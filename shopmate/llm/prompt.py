@@ -67,6 +67,13 @@ _TASK = {
         "product facts above. Do not mention any material, price, discount or promise "
         "that is not in the facts."
     ),
+    (TaskKind.SUMMARISE_FOR_AGENT, "en"): (
+        "Tell a support agent in one or two short sentences what the shopper needs and "
+        "how they feel, using only the facts above. Keep order numbers exactly."
+    ),
+    (TaskKind.SUMMARISE_FOR_AGENT, "zh"): (
+        "只根据上面的事实，用一到两句话告诉客服顾客需要什么、情绪如何。订单号保持不变。"
+    ),
     (TaskKind.MARKETING_COPY, "zh"): (
         "只根据上面的商品事实，为这件商品写一到两句推荐文案。不要提到事实中没有的材质、价格、折扣或承诺。"
     ),

@@ -28,6 +28,8 @@ class TaskKind(str, Enum):
     ANSWER_FROM_FACTS = "answer_from_facts"
     REPHRASE = "rephrase"
     MARKETING_COPY = "marketing_copy"
+    # What an agent reads first when a conversation is handed over (shopmate/support).
+    SUMMARISE_FOR_AGENT = "summarise_for_agent"
 
 
 class ChatMessage(TypedDict):

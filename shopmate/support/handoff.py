@@ -49,6 +49,18 @@ class Complaint:
     handoff: Handoff | None  # set when the complaint went straight to a person
 
 
+def summary_of(facts: ConversationFacts, trigger: Trigger) -> str:
+    """The template summary: trigger, who, orders, what was asked, the last messages."""
+    return template_summary(
+        facts.transcript,
+        trigger=trigger.value,
+        language=facts.language,
+        orders=facts.orders_proved,
+        customer_id=facts.customer_id,
+        sentiment=facts.sentiment,
+    )
+
+
 class SupportDesk:
     """Files complaints and handoffs as tickets (one short transaction each)."""
 
@@ -69,19 +81,15 @@ class SupportDesk:
         self.webhook = webhook
         self.clock = clock
 
-    def hand_over(self, facts: ConversationFacts, trigger: Trigger) -> Handoff:
-        """Open a handoff ticket, unless the conversation already has one open."""
+    def hand_over(
+        self, facts: ConversationFacts, trigger: Trigger, summary: str | None = None
+    ) -> Handoff:
+        """Open a handoff ticket, unless the conversation already has one open.
+        ``summary``: what the agent reads first (the facts' template when None)."""
         existing = self.desk.active_handoff(facts.conversation_id)
         if existing is not None:
             return self._handoff(existing, already=True)
-        summary = template_summary(
-            facts.transcript,
-            trigger=trigger.value,
-            language=facts.language,
-            orders=facts.orders_proved,
-            customer_id=facts.customer_id,
-            sentiment=facts.sentiment,
-        )
+        summary = summary or summary_of(facts, trigger)
         ticket = self.desk.open(
             NewTicket(
                 conversation_id=facts.conversation_id,
@@ -106,6 +114,7 @@ class SupportDesk:
         order_total_cents: int | None,
         *,
         person_asked: bool = False,
+        summary: str | None = None,
     ) -> Complaint:
         """Record the complaint; one the store gives to a person, or whose shopper asked
         for one, is handed over too."""
@@ -126,9 +135,9 @@ class SupportDesk:
         self._forward(ticket)
         handoff = None
         if person_asked:
-            handoff = self.hand_over(facts, Trigger.REQUESTED)
+            handoff = self.hand_over(facts, Trigger.REQUESTED, summary)
         elif self.complaints.needs_person(category, order_total_cents):
-            handoff = self.hand_over(facts, Trigger.COMPLAINT)
+            handoff = self.hand_over(facts, Trigger.COMPLAINT, summary)
         return Complaint(ticket.number, category, handoff)
 
     def _handoff(self, ticket: TicketView, already: bool = False) -> Handoff:

@@ -12,6 +12,7 @@ from actions.complaints import ActionFileComplaint
 from actions.handoff import ActionHandoff, ActionOfferHandoff, ActionStoreRating
 from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
+from shopmate.llm import Generation, GenerationRequest, TaskKind
 from shopmate.orders import OrderService
 from shopmate.support.complaints import ComplaintCategory, ComplaintPolicy
 from shopmate.support.handoff import SupportDesk
@@ -198,3 +199,41 @@ async def test_the_rating_is_stored_on_the_closed_ticket(
     await rate.run(dispatcher, tracker_for("打4分", intent="rate_service", entities=rating), {})
     assert responses(dispatcher) == ["utter_thanks_for_rating"]
     assert support.desk.get(ticket_id).rating == 4
+
+
+class WritingGenerator:
+    """A generator whose text passed its checks (the real checks: tests/shopmate/llm)."""
+
+    def __init__(self) -> None:
+        self.requests: list[GenerationRequest] = []
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        self.requests.append(request)
+        return Generation(text="The guest is upset about a broken order.", backend="fake")
+
+
+async def test_the_agent_reads_the_generators_summary_above_the_facts(
+    support: SupportDesk, tracker_for: TrackerBuilder
+) -> None:
+    generator = WritingGenerator()
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_for("转人工", intent="request_human", events=EVENTS)
+    await ActionHandoff(support, TOKENS, generator=generator).run(dispatcher, tracker, {})
+    ticket = support.desk.get(ticket_id_of(dispatcher.messages[0]["ticket"]) or 0)
+    assert ticket.summary.startswith(
+        "The guest is upset about a broken order.\n\nTrigger: requested"
+    )
+    (request,) = generator.requests
+    assert request.task is TaskKind.SUMMARISE_FOR_AGENT
+    assert "Trigger: requested" in request.facts
+
+
+async def test_without_a_model_the_summary_is_the_facts(
+    support: SupportDesk, tracker_for: TrackerBuilder
+) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff(support, TOKENS).run(
+        dispatcher, tracker_for("人工", intent="request_human"), {}
+    )
+    ticket = support.desk.get(ticket_id_of(dispatcher.messages[0]["ticket"]) or 0)
+    assert ticket.summary.startswith("Trigger: requested\nShopper: guest")
