@@ -90,20 +90,7 @@ class SupportDesk:
         if existing is not None:
             return self._handoff(existing, already=True)
         summary = summary or summary_of(facts, trigger)
-        ticket = self.desk.open(
-            NewTicket(
-                conversation_id=facts.conversation_id,
-                kind=TicketKind.HANDOFF,
-                reason=trigger.value,
-                language=facts.language,
-                sentiment=facts.sentiment,
-                transcript=facts.transcript,
-                customer_id=facts.customer_id,
-                orders_proved=facts.orders_proved,
-                summary=summary,
-            )
-        )
-        self._forward(ticket)
+        ticket = self._open(facts, TicketKind.HANDOFF, trigger.value, summary=summary)
         return self._handoff(ticket)
 
     def file_complaint(
@@ -118,27 +105,39 @@ class SupportDesk:
     ) -> Complaint:
         """Record the complaint; one the store gives to a person, or whose shopper asked
         for one, is handed over too."""
-        ticket = self.desk.open(
-            NewTicket(
-                conversation_id=facts.conversation_id,
-                kind=TicketKind.COMPLAINT,
-                reason="complaint",
-                language=facts.language,
-                sentiment=facts.sentiment,
-                transcript=facts.transcript,
-                customer_id=facts.customer_id,
-                orders_proved=facts.orders_proved,
-                category=category.value,
-                order_number=order_number,
-            )
+        ticket = self._open(
+            facts,
+            TicketKind.COMPLAINT,
+            "complaint",
+            category=category.value,
+            order_number=order_number,
         )
-        self._forward(ticket)
         handoff = None
         if person_asked:
             handoff = self.hand_over(facts, Trigger.REQUESTED, summary)
         elif self.complaints.needs_person(category, order_total_cents):
             handoff = self.hand_over(facts, Trigger.COMPLAINT, summary)
         return Complaint(ticket.number, category, handoff)
+
+    def _open(
+        self, facts: ConversationFacts, kind: TicketKind, reason: str, **extra: Any
+    ) -> TicketView:
+        """File a ticket with what the conversation proved, and forward it."""
+        ticket = self.desk.open(
+            NewTicket(
+                conversation_id=facts.conversation_id,
+                kind=kind,
+                reason=reason,
+                language=facts.language,
+                sentiment=facts.sentiment,
+                transcript=facts.transcript,
+                customer_id=facts.customer_id,
+                orders_proved=facts.orders_proved,
+                **extra,
+            )
+        )
+        self._forward(ticket)
+        return ticket
 
     def _handoff(self, ticket: TicketView, already: bool = False) -> Handoff:
         now = self.clock()

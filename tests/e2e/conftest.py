@@ -28,7 +28,7 @@ import requests
 from shopmate.db.models import Base
 from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
-from tests.conftest import PROJECT_ROOT, migrate
+from tests.conftest import PROJECT_ROOT, load_web_module, load_web_server, migrate, serving
 from tests.factories import add_scenario
 
 RASA_BIN = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -285,6 +285,31 @@ def stop_process_groups(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=20)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@contextmanager
+def page_with_console(shopmate: ShopMate, accounts: dict[str, str]) -> Iterator[str]:
+    """The page's server (web/server.py) with the agent console mounted, pointed at this
+    Rasa and order database; yields its URL. `accounts`: name -> argon2 hash."""
+    agent = load_web_module("agent")
+    config = agent.ConsoleConfig(
+        accounts=accounts,
+        session_secret=SESSION_SECRET,
+        rasa_url=shopmate.rasa_url,
+        rasa_token=shopmate.auth_token,
+        database_url=shopmate.shop_db_url,
+        poll_s=0.3,
+        canned=agent.load_canned_replies(),
+    )
+    server = load_web_server().build_server(
+        "127.0.0.1",
+        0,
+        shopmate.rasa_url,
+        session_secret=SESSION_SECRET,
+        extra_routes=[agent.AgentConsole.from_config(config).mount()],
+    )
+    with serving(server) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import pytest
 from argon2 import PasswordHasher
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import PROJECT_ROOT, load_web_module, load_web_server, response_texts, serving
-from tests.e2e.conftest import SESSION_SECRET, ShopMate
+from tests.conftest import PROJECT_ROOT, response_texts
+from tests.e2e.conftest import ShopMate, page_with_console
 from tests.e2e.test_web_widget import browser, open_chat, send  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e
@@ -26,24 +26,7 @@ DOCS_SCREENSHOT = PROJECT_ROOT / "docs" / "images" / "agent-console.png"
 
 @pytest.fixture(scope="module")
 def site(shopmate: ShopMate) -> Iterator[str]:
-    agent = load_web_module("agent")
-    config = agent.ConsoleConfig(
-        accounts={"mei": PasswordHasher().hash(PASSWORD)},
-        session_secret=SESSION_SECRET,
-        rasa_url=shopmate.rasa_url,
-        rasa_token=shopmate.auth_token,
-        database_url=shopmate.shop_db_url,
-        poll_s=0.5,
-        canned=agent.load_canned_replies(),
-    )
-    server = load_web_server().build_server(
-        "127.0.0.1",
-        0,
-        shopmate.rasa_url,
-        session_secret=SESSION_SECRET,
-        extra_routes=[agent.AgentConsole.from_config(config).mount()],
-    )
-    with serving(server) as url:
+    with page_with_console(shopmate, {"mei": PasswordHasher().hash(PASSWORD)}) as url:
         yield url
 
 

@@ -18,8 +18,8 @@ from argon2 import PasswordHasher
 from shopmate.db.session import Database
 from shopmate.support.tickets import TicketDesk, ticket_id_of
 from shopmate.support.transcript import transcript_from_events
-from tests.conftest import is_response, load_web_module, load_web_server, response_texts, serving
-from tests.e2e.conftest import SESSION_SECRET, ShopMate
+from tests.conftest import is_response, response_texts
+from tests.e2e.conftest import ShopMate, page_with_console
 from tests.e2e.test_socketio import WidgetClient
 
 pytestmark = pytest.mark.e2e
@@ -74,24 +74,7 @@ def test_accepting_the_offer_hands_over(shopmate: ShopMate, domain: dict[str, An
 
 @pytest.fixture
 def console(shopmate: ShopMate) -> Iterator[str]:
-    """The page's server with the agent console, pointed at this Rasa and database."""
-    agent = load_web_module("agent")
-    config = agent.ConsoleConfig(
-        accounts={"alice": PasswordHasher().hash(PASSWORD)},
-        session_secret=SESSION_SECRET,
-        rasa_url=shopmate.rasa_url,
-        rasa_token=shopmate.auth_token,
-        database_url=shopmate.shop_db_url,
-        poll_s=0.3,
-        canned=agent.load_canned_replies(),
-    )
-    server = load_web_server().build_server(
-        "127.0.0.1",
-        0,
-        shopmate.rasa_url,
-        extra_routes=[agent.AgentConsole.from_config(config).mount()],
-    )
-    with serving(server) as url:
+    with page_with_console(shopmate, {"alice": PasswordHasher().hash(PASSWORD)}) as url:
         yield url
 
 
