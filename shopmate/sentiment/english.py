@@ -87,6 +87,7 @@ REQUEST_WORDS = {
 class EnglishSentiment:
     def __init__(self) -> None:
         self._vader: Any = None
+        self._plain: Any = None  # VADER as shipped, for the evaluation's baseline
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -109,9 +110,11 @@ class EnglishSentiment:
 
     def vader_score(self, text: str) -> float:
         """VADER's compound score as shipped (its lexicon unchanged): the baseline."""
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+        if self._plain is None:
+            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-        return float(SentimentIntensityAnalyzer().polarity_scores(text[:MAX_CHARS])["compound"])
+            self._plain = SentimentIntensityAnalyzer()
+        return float(self._plain.polarity_scores(text[:MAX_CHARS])["compound"])
 
     def analyse(self, text: str) -> Sentiment:
         text = text[:MAX_CHARS]

@@ -28,7 +28,7 @@ from addons.nlg import RephrasingNaturalLanguageGenerator
 from addons.sentiment_component import SentimentTagger
 from shopmate.support.escalation import EscalationRules
 
-TAGGER = SentimentTagger.create({}, None, None, None)  # type: ignore[arg-type]
+TAGGER = SentimentTagger.create(SentimentTagger.get_default_config(), None, None, None)  # type: ignore[arg-type]
 
 
 def tagged(text: str, intent: str) -> UserUttered:
