@@ -62,7 +62,11 @@ class ActionHandoff(Action):
             logger.error("handoff unavailable: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_handoff_unavailable")
             return []
-        tell_handoff(dispatcher, handoff, self.timezone)
+        if handoff.already:
+            # Still with a person (asked again, or a new session while they have it).
+            dispatcher.utter_message(response="utter_handoff_still_open", ticket=handoff.ticket)
+        else:
+            tell_handoff(dispatcher, handoff, self.timezone)
         return [SlotSet(TICKET_SLOT, handoff.ticket), ConversationPaused()]
 
 

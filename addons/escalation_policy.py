@@ -10,7 +10,9 @@ The offer comes first in the turn, then the normal help: `action_offer_handoff` 
 ``utter_offer_handoff`` and reverts itself (``ActionReverted``), so the other policies
 predict exactly as if it had not run. On the next message this policy answers the
 offer: "yes" hands over (`action_handoff`), "no" keeps the bot going. An explicit
-request for a person never passes through here: rules hand over at once.
+request for a person never passes through here: rules hand over at once. A conversation
+that an agent still has when a new Rasa session starts (after 60 minutes of silence,
+which unpauses it) is handed over again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     BotUttered,
+    ConversationPaused,
     ConversationResumed,
     UserUttered,
 )
@@ -97,6 +100,10 @@ class EscalationPolicy(Policy):
         if DECLINED_RESPONSE in actions:
             return ACTION_LISTEN_NAME if actions[-1] == DECLINED_RESPONSE else None
         intent = events[last_user].intent_name  # type: ignore[union-attr]
+        if not actions and _still_handed_over(events):
+            # A new Rasa session (60 minutes of silence) is not paused, but an agent still
+            # has the conversation: the handoff action tells the shopper and pauses again.
+            return HANDOFF_ACTION
         if _offered_last_turn(events, last_user) and not actions:
             if intent in ACCEPT_INTENTS:
                 return HANDOFF_ACTION
@@ -123,6 +130,13 @@ def _last_index(events: list[Any], kind: type) -> int | None:
         if isinstance(events[index], kind):
             return index
     return None
+
+
+def _still_handed_over(events: list[Any]) -> bool:
+    """Paused in an earlier session and never resumed since."""
+    paused = _last_index(events, ConversationPaused)
+    resumed = _last_index(events, ConversationResumed)
+    return paused is not None and (resumed is None or resumed < paused)
 
 
 def _is_failure(event: BotUttered) -> bool:

@@ -68,6 +68,19 @@ async def test_asking_for_a_person_files_a_ticket_and_pauses(
     assert [line["text"] for line in ticket.transcript] == [e["text"] for e in EVENTS]
 
 
+async def test_asking_again_while_with_a_person_keeps_the_ticket(
+    support: SupportDesk, tracker_for: TrackerBuilder
+) -> None:
+    action = ActionHandoff(support, TOKENS)
+    first = CollectingDispatcher()
+    await action.run(first, tracker_for("转人工", intent="request_human"), {})
+    again = CollectingDispatcher()
+    events = await action.run(again, tracker_for("人工呢", intent="request_human"), {})
+    assert responses(again) == ["utter_handoff_still_open"]
+    assert again.messages[0]["ticket"] == first.messages[0]["ticket"]
+    assert events[-1]["event"] == "pause"
+
+
 async def test_a_claim_in_the_text_is_not_a_customer(
     support: SupportDesk, tracker_for: TrackerBuilder
 ) -> None:

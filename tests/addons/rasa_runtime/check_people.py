@@ -13,8 +13,10 @@ from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
     BotUttered,
+    ConversationPaused,
     ConversationResumed,
     Event,
+    SessionStarted,
     SlotSet,
     UserUttered,
 )
@@ -224,6 +226,18 @@ def check_escalation_policy() -> None:
     ]
     assert predicted(lost) is None
     assert predicted(lost, EscalationRules(fallbacks_in_a_row=2)) == "action_offer_handoff"
+    # A new session while an agent still has it: handed over again (it pauses again).
+    paused = [
+        *answered(tagged("转人工", "request_human"), "action_handoff"),
+        ConversationPaused(),
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        tagged("还在吗", "greet"),
+    ]
+    assert predicted(paused) == "action_handoff"
+    back = [*paused[:-1], ConversationResumed(), ActionExecuted("action_listen"), paused[-1]]
+    assert predicted(back) is None
     # After a hand-back, the streak starts again.
     resumed = [*second[:-1], ConversationResumed(), ActionExecuted("action_listen"), second[-1]]
     assert predicted(resumed) is None
