@@ -43,7 +43,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette_csrf import CSRFMiddleware
+from starlette_csrf.middleware import CSRFMiddleware
 
 from shopmate.db.session import Database
 from shopmate.orders import OrderNotAccessible, OrderService, OrderSummary, Requester
@@ -142,7 +142,8 @@ class RasaConversations:
         return [e for e in events if isinstance(e, dict)]
 
     async def transcript(self, conversation_id: str) -> list[dict[str, Any]]:
-        return transcript_from_events(await self.events(conversation_id))
+        lines: list[dict[str, Any]] = transcript_from_events(await self.events(conversation_id))
+        return lines
 
     async def reply(self, conversation_id: str, text: str, agent: str) -> None:
         """The agent's words reach the shopper's widget (Socket.IO) and the tracker."""
