@@ -67,11 +67,14 @@ class ActionFileComplaint(Action):
         text = message_text(tracker)
         category = complaint_category(text)
         person_asked = asks_for_person(text)
-        trigger = Trigger.REQUESTED if person_asked else Trigger.COMPLAINT
-        summary = await agent_summary(facts, trigger, await self._generator.ready())
         try:
             number, total = await asyncio.to_thread(self.proved_order, tracker)
             support = await self._support.ready()
+            summary = None
+            if support.goes_to_person(category, total, person_asked):
+                # Only a complaint handed to a person needs the agent's summary.
+                trigger = Trigger.REQUESTED if person_asked else Trigger.COMPLAINT
+                summary = await agent_summary(facts, trigger, await self._generator.ready())
             complaint = await asyncio.to_thread(
                 support.file_complaint,
                 facts,

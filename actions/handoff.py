@@ -54,10 +54,13 @@ class ActionHandoff(Action):
         facts = conversation_facts(tracker, self.tokens)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         trigger = Trigger.REQUESTED if intent in ("request_human", "affirm") else Trigger.NEGATIVE
-        summary = await agent_summary(facts, trigger, await self._generator.ready())
         try:
             support = await self._support.ready()
-            handoff = await asyncio.to_thread(support.hand_over, facts, trigger, summary)
+            handoff = await asyncio.to_thread(support.existing_handoff, facts.conversation_id)
+            if handoff is None:
+                # Only a new ticket needs a summary (with a model, a generation).
+                summary = await agent_summary(facts, trigger, await self._generator.ready())
+                handoff = await asyncio.to_thread(support.hand_over, facts, trigger, summary)
         except (SQLAlchemyError, OSError) as error:
             logger.error("handoff unavailable: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_handoff_unavailable")

@@ -86,12 +86,23 @@ class SupportDesk:
     ) -> Handoff:
         """Open a handoff ticket, unless the conversation already has one open.
         ``summary``: what the agent reads first (the facts' template when None)."""
-        existing = self.desk.active_handoff(facts.conversation_id)
+        existing = self.existing_handoff(facts.conversation_id)
         if existing is not None:
-            return self._handoff(existing, already=True)
+            return existing
         summary = summary or summary_of(facts, trigger)
         ticket = self._open(facts, TicketKind.HANDOFF, trigger.value, summary=summary)
         return self._handoff(ticket)
+
+    def existing_handoff(self, conversation_id: str) -> Handoff | None:
+        """The conversation's open handoff (``already`` set), if a person has it."""
+        ticket = self.desk.active_handoff(conversation_id)
+        return self._handoff(ticket, already=True) if ticket is not None else None
+
+    def goes_to_person(
+        self, category: ComplaintCategory, order_total_cents: int | None, person_asked: bool
+    ) -> bool:
+        """A complaint is handed over when the shopper asked, or the store says so."""
+        return person_asked or self.complaints.needs_person(category, order_total_cents)
 
     def file_complaint(
         self,
@@ -113,10 +124,9 @@ class SupportDesk:
             order_number=order_number,
         )
         handoff = None
-        if person_asked:
-            handoff = self.hand_over(facts, Trigger.REQUESTED, summary)
-        elif self.complaints.needs_person(category, order_total_cents):
-            handoff = self.hand_over(facts, Trigger.COMPLAINT, summary)
+        if self.goes_to_person(category, order_total_cents, person_asked):
+            trigger = Trigger.REQUESTED if person_asked else Trigger.COMPLAINT
+            handoff = self.hand_over(facts, trigger, summary)
         return Complaint(ticket.number, category, handoff)
 
     def _open(

@@ -250,3 +250,18 @@ async def test_without_a_model_the_summary_is_the_facts(
     )
     ticket = support.desk.get(ticket_id_of(dispatcher.messages[0]["ticket"]) or 0)
     assert ticket.summary.startswith("Trigger: requested\nShopper: guest")
+
+
+async def test_the_generator_is_asked_only_for_a_new_handoff(
+    support: SupportDesk, orders: OrderService, tracker_for: TrackerBuilder
+) -> None:
+    generator = WritingGenerator()
+    complaint = ActionFileComplaint(support, orders, TOKENS, generator=generator)
+    await complaint.run(
+        CollectingDispatcher(), tracker_for("收到的杯子碎了", intent="complain"), {}
+    )
+    assert generator.requests == []  # a ticket in the queue, nobody to brief
+    handoff = ActionHandoff(support, TOKENS, generator=generator)
+    for text in ("转人工", "人工呢"):
+        await handoff.run(CollectingDispatcher(), tracker_for(text, intent="request_human"), {})
+    assert len(generator.requests) == 1  # the second finds the open ticket
