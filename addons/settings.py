@@ -6,7 +6,8 @@ environment. No Rasa imports: tests read it in either runtime.
   REDIS_URL),
 - the NLG's wait for a rephrased response (REPHRASE_TIMEOUT_S),
 - the NLU's sentence-embedding model file (SHOPMATE_NLU_EMBEDDING_MODEL),
-- when the bot offers a person (ESCALATE_*, shopmate/support/escalation.py).
+- when the bot offers a person (ESCALATE_*, shopmate/support/escalation.py),
+- the messaging platforms' secrets and endpoints (PlatformSettings, addons/platforms/).
 """
 
 from __future__ import annotations
@@ -127,4 +128,93 @@ def escalation_rules(env: Mapping[str, str] | None = None) -> EscalationRules:
         negative_threshold=max(-1.0, min(0.0, threshold)),
         fallbacks_in_a_row=_int(env, "ESCALATE_FALLBACKS_IN_A_ROW", 0),
         same_failure=_int(env, "ESCALATE_SAME_FAILURE", 2),
+    )
+
+
+# ---------- messaging platforms (addons/platforms/, docs/channels.md) ----------
+# A platform whose required variables are unset is off: its webhook answers 404 and
+# Rasa starts as usual. *_API_BASE points a connector at another host (a test's fake
+# of the platform, a proxy); the defaults are the platforms' own.
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """One messaging platform's secrets and endpoints. `values` holds the platform's
+    variables by their short name (e.g. "corp_id" for WECOM_CORP_ID)."""
+
+    name: str
+    values: Mapping[str, str]
+    required: tuple[str, ...]
+    api_base: str
+    # Callbacks with a timestamp older than this many seconds are refused (replays).
+    max_age_s: int = 300
+    # How long a callback's message id is remembered to drop the platform's retries.
+    dedupe_ttl_s: int = 24 * 3600
+    redis_url: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return all(self.values.get(key) for key in self.required)
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.values.get(key) or default
+
+
+# name -> (env prefix, every variable's short name, the required ones, default API base)
+PLATFORMS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
+    "wecom": (
+        "WECOM",
+        ("corp_id", "agent_id", "secret", "token", "aes_key"),
+        ("corp_id", "agent_id", "secret", "token", "aes_key"),
+        "https://qyapi.weixin.qq.com",
+    ),
+    "feishu": (
+        "FEISHU",
+        ("app_id", "app_secret", "verification_token", "encrypt_key"),
+        ("app_id", "app_secret", "verification_token"),
+        "https://open.feishu.cn",
+    ),
+    "dingtalk": (
+        "DINGTALK",
+        # webhook_hosts: where a message's sessionWebhook may point (comma-separated).
+        ("app_secret", "webhook_hosts"),
+        ("app_secret",),
+        "https://api.dingtalk.com",
+    ),
+    "telegram": (
+        "TELEGRAM",
+        # secret_token: Telegram sends it in X-Telegram-Bot-Api-Secret-Token.
+        ("token", "bot_name", "webhook_url", "secret_token"),
+        ("token", "bot_name", "secret_token"),
+        "https://api.telegram.org",
+    ),
+    "slack": (
+        "SLACK",
+        ("bot_token", "signing_secret", "channel"),
+        ("bot_token", "signing_secret"),
+        "https://slack.com/api/",
+    ),
+    "messenger": (
+        "FACEBOOK",
+        ("verify_token", "app_secret", "page_access_token"),
+        ("verify_token", "app_secret", "page_access_token"),
+        "https://graph.facebook.com",
+    ),
+}
+
+
+def platform_settings(name: str, env: Mapping[str, str] | None = None) -> PlatformSettings:
+    """The settings of platform `name` (a key of PLATFORMS): {PREFIX}_{SHORT} for each
+    variable, {PREFIX}_API_BASE, {PREFIX}_MAX_AGE_S, CHANNEL_DEDUPE_TTL_S, REDIS_URL."""
+    env = _environ(env)
+    prefix, keys, required, api_base = PLATFORMS[name]
+    values = {key: env.get(f"{prefix}_{key.upper()}", "") for key in keys}
+    return PlatformSettings(
+        name=name,
+        values=values,
+        required=required,
+        api_base=(env.get(f"{prefix}_API_BASE") or api_base),
+        max_age_s=_int(env, f"{prefix}_MAX_AGE_S", 3600 if name == "dingtalk" else 300),
+        dedupe_ttl_s=_int(env, "CHANNEL_DEDUPE_TTL_S", 24 * 3600),
+        redis_url=env.get("REDIS_URL") or None,
     )

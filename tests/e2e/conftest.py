@@ -344,3 +344,52 @@ def catalog_shopmate(
     with running_shopmate(workdir, {"DATABASE_URL": url}) as shopmate:
         yield shopmate, database
     database.dispose()
+
+
+# --- messaging platforms ---------------------------------------------------------------
+# Secrets of the six platforms for the Rasa under test (docs/channels.md names them);
+# every API base points at the local fake (tests/e2e/fake_platforms.py).
+PLATFORM_SECRETS: dict[str, str] = {
+    # WeCom: EncodingAESKey is 43 characters of base64 (a 32-byte AES key).
+    "WECOM_CORP_ID": "ww1234567890abcdef",
+    "WECOM_AGENT_ID": "1000002",
+    "WECOM_SECRET": secrets.token_urlsafe(24),
+    "WECOM_TOKEN": "QDG6eK",
+    "WECOM_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    "FEISHU_APP_ID": "cli_a1b2c3d4e5f6",
+    "FEISHU_APP_SECRET": secrets.token_urlsafe(24),
+    "FEISHU_VERIFICATION_TOKEN": secrets.token_urlsafe(16),
+    "FEISHU_ENCRYPT_KEY": secrets.token_urlsafe(16),
+    "DINGTALK_APP_SECRET": secrets.token_urlsafe(32),
+    "DINGTALK_WEBHOOK_HOSTS": "127.0.0.1",
+    "TELEGRAM_TOKEN": "123456:" + secrets.token_urlsafe(24),
+    "TELEGRAM_BOT_NAME": "shopmate_test_bot",
+    "TELEGRAM_SECRET_TOKEN": secrets.token_urlsafe(24),
+    "SLACK_BOT_TOKEN": "xoxb-" + secrets.token_hex(12),
+    "SLACK_SIGNING_SECRET": secrets.token_hex(16),
+    "FACEBOOK_VERIFY_TOKEN": secrets.token_urlsafe(16),
+    "FACEBOOK_APP_SECRET": secrets.token_hex(16),
+    "FACEBOOK_PAGE_ACCESS_TOKEN": secrets.token_urlsafe(32),
+}
+PLATFORM_PREFIXES = ("WECOM", "FEISHU", "DINGTALK", "TELEGRAM", "SLACK", "FACEBOOK")
+
+
+@dataclass
+class ChannelsShopMate:
+    shopmate: ShopMate
+    fake: Any  # tests.e2e.fake_platforms.FakePlatforms
+    secrets: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def channels_shopmate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelsShopMate]:
+    """ShopMate with all six messaging platforms on, their APIs faked on this machine."""
+    from tests.e2e.fake_platforms import fake_platforms
+
+    with fake_platforms() as fake:
+        env = dict(PLATFORM_SECRETS)
+        for prefix in PLATFORM_PREFIXES:
+            env[f"{prefix}_API_BASE"] = fake.url
+        env["TELEGRAM_WEBHOOK_URL"] = f"{fake.url}/telegram-webhook"
+        with running_shopmate(tmp_path_factory.mktemp("channels"), env) as running:
+            yield ChannelsShopMate(shopmate=running, fake=fake, secrets=env)
