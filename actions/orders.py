@@ -20,7 +20,9 @@ from actions.support.conversation import shopper_language
 from actions.support.formatting import local_time, method_name, money
 from actions.support.identity import requester_for
 from actions.support.order_proof import OrderActionMixin, OrderProofValidation
+from actions.support.products import TEXT_ONLY_CHANNELS
 from actions.support.services import Lazy
+from shopmate import payloads
 from shopmate.guest_proof import GuestProofGuard
 from shopmate.identity import CustomerTokens
 from shopmate.orders import (
@@ -98,6 +100,7 @@ class ActionAnswerOrder(OrderActionMixin, Action):
         requester = requester_for(tracker, self.tokens, number)
         language = shopper_language(tracker)
         intent = last_order_intent(tracker)
+        channel = tracker.get_latest_input_channel()
         try:
             summary = await asyncio.to_thread(self.orders.order_summary, requester, number)
             if intent == "check_refund_status":
@@ -110,7 +113,7 @@ class ActionAnswerOrder(OrderActionMixin, Action):
             dispatcher.utter_message(response="utter_order_service_unavailable")
             return events
         if intent == "track_shipment":
-            self._tracking(dispatcher, summary, language)
+            self._tracking(dispatcher, summary, language, channel)
         elif intent == "check_refund_status":
             self._refunds(dispatcher, summary, refunds, language)
         else:
@@ -124,11 +127,15 @@ class ActionAnswerOrder(OrderActionMixin, Action):
             )
             if summary.status in ON_THE_WAY:
                 # "Where is my order?" is as often about the parcel as the order.
-                self._tracking(dispatcher, summary, language)
+                self._tracking(dispatcher, summary, language, channel)
         return events
 
     def _tracking(
-        self, dispatcher: CollectingDispatcher, summary: OrderSummary, language: str
+        self,
+        dispatcher: CollectingDispatcher,
+        summary: OrderSummary,
+        language: str,
+        channel: str | None = None,
     ) -> None:
         if not summary.tracking_number or not summary.tracking:
             dispatcher.utter_message(
@@ -137,15 +144,51 @@ class ActionAnswerOrder(OrderActionMixin, Action):
             return
         latest = summary.tracking[-1]
         carrier = summary.carrier or ""
+        carrier_name = CARRIER_NAMES_EN.get(carrier, carrier) if language == "en" else carrier
+        extra: dict[str, Any] = {}
+        if channel not in TEXT_ONLY_CHANNELS:
+            extra["json_message"] = payloads.custom(
+                self.order_card(summary, language, carrier_name)
+            )
         dispatcher.utter_message(
+            **extra,
             response="utter_tracking",
             order_number=summary.order_number,
-            carrier=CARRIER_NAMES_EN.get(carrier, carrier) if language == "en" else carrier,
+            carrier=carrier_name,
             tracking_number=summary.tracking_number,
             event_time=local_time(latest.occurred_at, self.timezone),
             location=latest.location,
             event=latest.description_zh if language == "zh" else latest.description_en,
         )
+
+    def order_card(self, summary: OrderSummary, language: str, carrier_name: str) -> dict[str, Any]:
+        """The order with its parcel's whole journey, oldest step first: the widget
+        draws it as a timeline, other channels as lines (shopmate/payloads.py)."""
+        order = {
+            "number": summary.order_number,
+            "status": summary.status.value,
+            "status_label": "",
+            "placed_at": local_time(summary.placed_at, self.timezone),
+            "total": money(summary.total_cents),
+            "items": [
+                {
+                    "title": item.title_zh if language == "zh" else item.title_en,
+                    "quantity": item.quantity,
+                }
+                for item in summary.items
+            ],
+            "carrier": carrier_name,
+            "tracking_number": summary.tracking_number,
+            "timeline": [
+                {
+                    "time": local_time(step.occurred_at, self.timezone),
+                    "location": step.location,
+                    "description": step.description_zh if language == "zh" else step.description_en,
+                }
+                for step in summary.tracking
+            ],
+        }
+        return payloads.order_card(order, language)
 
     def _refunds(
         self,

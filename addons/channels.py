@@ -51,6 +51,7 @@ from addons.edge import (
     read_rest_body,
     render_response,
 )
+from addons.platforms.rich import RichOutputMixin
 from shopmate.sessions import SessionTokens
 
 logger = logging.getLogger(__name__)
@@ -189,6 +190,17 @@ class GuardedRestInput(RestInput):
         return webhook
 
 
+class ShopSocketIOOutput(RichOutputMixin, SocketIOOutput):
+    """Rasa's Socket.IO output; a ShopMate payload (shopmate/payloads.py) goes out as
+    one `bot_uttered` {text, shopmate}, a reply's product cards as one carousel."""
+
+    # The widget runs on the shop's own page: images and links stay relative to it.
+    shop_url = ""
+
+    async def send_shopmate(self, recipient_id: str, payload: dict[str, Any], text: str) -> None:
+        await self._send_message(recipient_id, {"text": text, "shopmate": payload})
+
+
 class GuardedSocketIOInput(SocketIOInput):
     """Rasa's Socket.IO channel with sessions bound to a signed token."""
 
@@ -240,7 +252,7 @@ class GuardedSocketIOInput(SocketIOInput):
             return domain_responses(webhook.app) if webhook.app is not None else {}
 
         async def reply(session_id: str, name: str, language: str) -> None:
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = ShopSocketIOOutput(sio, self.bot_message_evt)
             await output.send_text_message(session_id, render_response(responses(), name, language))
 
         @sio.on("connect", namespace=self.namespace)
@@ -298,7 +310,7 @@ class GuardedSocketIOInput(SocketIOInput):
                 except ValueError:
                     metadata = {}
             text = await plain_text(webhook.app, session_id, text)
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = ShopSocketIOOutput(sio, self.bot_message_evt)
             await on_new_message(
                 UserMessage(
                     text,
@@ -308,5 +320,6 @@ class GuardedSocketIOInput(SocketIOInput):
                     metadata=clean_metadata(metadata),
                 )
             )
+            await output.flush_shopmate(session_id)
 
         return webhook

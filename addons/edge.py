@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from addons.language import detect_language
 from addons.settings import EdgeSettings, csv_values
+from shopmate import payloads as rich_messages
 
 TOO_LONG_RESPONSE = "utter_message_too_long"
 RATE_LIMITED_RESPONSE = "utter_rate_limited"
@@ -41,7 +42,9 @@ UNREADABLE_RESPONSE = "utter_message_unreadable"
 DEFAULT_LANGUAGE = "zh"  # the store's first language (the `language` slot's initial value)
 
 # Metadata keys a client may send, with the longest value accepted.
-ALLOWED_METADATA = {"customer_token": 2048}
+# customer_token: the shop server's signed token; page_product: the product page the
+# widget is on (a product code; the actions check it against the catalog).
+ALLOWED_METADATA = {"customer_token": 2048, "page_product": 16}
 SENDER_ID = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
 COMMAND_PREFIX = "/"
 # What a refused command becomes: the same text, with a slash Rasa does not act on.
@@ -176,7 +179,8 @@ def _unescape_json_fragment(fragment: str) -> str:
 
 
 def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Button payloads of the bot's messages since the shopper's last message."""
+    """Button payloads of the bot's messages since the shopper's last message (Rasa's
+    buttons and those of ShopMate's cards)."""
     payloads: set[str] = set()
     for event in reversed(list(events)):
         kind = event.get("event")
@@ -184,7 +188,13 @@ def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
             break
         if kind == "bot":
             data = event.get("data") or {}
-            for button in [*(data.get("buttons") or []), *(data.get("quick_replies") or [])]:
+            rich = rich_messages.extract(data.get("custom"))
+            rich_buttons = rich_messages.buttons_of(rich) if rich else []
+            for button in [
+                *(data.get("buttons") or []),
+                *(data.get("quick_replies") or []),
+                *rich_buttons,
+            ]:
                 if isinstance(button, dict) and isinstance(button.get("payload"), str):
                     payloads.add(button["payload"].strip())
     return payloads

@@ -94,6 +94,12 @@ class StoreSettings:
         )
 
 
+def shop_public_url(env: Mapping[str, str] | None = None) -> str:
+    """The shop's public address (SHOP_PUBLIC_URL): product images and pages stored as
+    paths ("/img/P00012.svg") are sent to messaging platforms joined to it."""
+    return (_environ(env).get("SHOP_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/")
+
+
 def rephrase_timeout_s(env: Mapping[str, str] | None = None) -> float:
     """How long Rasa waits for a rephrased response before sending the template."""
     return float(_environ(env).get("REPHRASE_TIMEOUT_S") or DEFAULT_REPHRASE_TIMEOUT_S)

@@ -56,11 +56,13 @@ def add_to_cart_button(code: str, language: str) -> Button:
     }
 
 
-def product_card(
-    product: Mapping[str, Any], position: int, count: int, language: str
-) -> Payload:
+def product_card(product: Mapping[str, Any], position: int, count: int, language: str) -> Payload:
     """One product of a list of `count`; sold-out products get no cart button."""
-    buttons = [add_to_cart_button(str(product["code"]), language)] if product.get("in_stock", True) else []
+    buttons = (
+        [add_to_cart_button(str(product["code"]), language)]
+        if product.get("in_stock", True)
+        else []
+    )
     return {
         "v": VERSION,
         "type": "product_card",
@@ -222,7 +224,9 @@ def as_markdown(payload: Payload, language: str | None = None) -> str:
             " · ".join(product_line(product, lang).split(" · ")[1:])
         )
         image = safe_url(product.get("image_url"))
-        return line + (f"\n![{markdown_escape(str(product.get('title', '')))}]({image})" if image else "")
+        return line + (
+            f"\n![{markdown_escape(str(product.get('title', '')))}]({image})" if image else ""
+        )
 
     if kind == "product_card":
         return product_md(payload.get("product", {}))
@@ -254,6 +258,50 @@ def safe_url(value: Any) -> str | None:
     if any(char in url for char in " \"'<>\\`\n\r\t"):
         return None
     return url
+
+
+def absolute(url: Any, base: str) -> Any:
+    """`url` joined to the shop's public address when it is a path ("/img/P1.svg"),
+    as the catalog stores images the shop serves itself; anything else unchanged."""
+    if isinstance(url, str) and url.startswith("/") and not url.startswith("//") and base:
+        return base.rstrip("/") + url
+    return url
+
+
+def with_absolute_urls(payload: Payload, base: str) -> Payload:
+    """A copy of `payload` whose product images and links are absolute (platforms
+    fetch images from their own servers, so a path means nothing to them)."""
+
+    def fix(product: Mapping[str, Any]) -> dict[str, Any]:
+        fixed = dict(product)
+        for key in ("image_url", "url"):
+            if key in fixed:
+                fixed[key] = absolute(fixed[key], base)
+        return fixed
+
+    copy = dict(payload)
+    if "product" in copy:
+        copy["product"] = fix(copy["product"])
+    if "items" in copy:
+        copy["items"] = [fix(item) for item in copy["items"]]
+    return copy
+
+
+RATING_INTENT = "/rate_service"
+
+
+def rating_from_buttons(buttons: Any, language: str | None) -> Payload | None:
+    """The satisfaction question (domain response utter_ask_rating: buttons whose
+    payloads all rate the service) as a rating payload, so every channel can show it
+    as stars or a score row; None for any other set of buttons."""
+    if not isinstance(buttons, list) or not buttons:
+        return None
+    if not all(
+        isinstance(b, Mapping) and str(b.get("payload", "")).startswith(RATING_INTENT)
+        for b in buttons
+    ):
+        return None
+    return rating(buttons, language or "zh", scale=len(buttons))
 
 
 def buttons_of(payload: Payload) -> list[Button]:

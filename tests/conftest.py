@@ -278,3 +278,16 @@ def clock() -> FakeClock:
 def guard(database: Database, clock: FakeClock) -> GuestProofGuard:
     """The default limits (5 failures, waits 0/0/2/5 s, 60 minutes) on the test database."""
     return GuestProofGuard(database, GuestProofPolicy(), clock=clock)
+
+
+def product_cards(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The products of the ShopMate product cards (shopmate/payloads.py) among bot
+    messages (the dispatcher's or the REST channel's), with their list position."""
+    from shopmate import payloads
+
+    found = []
+    for message in messages:
+        card = payloads.extract(message.get("custom"))
+        if card is not None and card["type"] == "product_card":
+            found.append({**card["product"], "index": card["position"], "buttons": card["buttons"]})
+    return found

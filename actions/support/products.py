@@ -18,14 +18,17 @@ from actions.support.conversation import entity_values
 from actions.support.formatting import money
 from actions.support.services import Lazy, lazy
 from actions.support.slots import FILTER_SLOT, FOCUS_SLOT, SHOWN_SLOT
+from shopmate import payloads
 from shopmate.catalog import ProductRecord, product_codes_in
 from shopmate.choices import color_label, ordinals_in
 from shopmate.search.products import ProductFilter, ProductSearch
 
 SHOWN_RESULTS = 3
-# Channels whose clients render structured product cards (custom payloads); Telegram
-# and Slack get the text lines only. None: no channel recorded (tests, the HTTP API).
-CARD_CHANNELS = ("socketio", "rest", None)
+# Channels that get only the text lines: `rasa shell` prints a custom payload as raw
+# JSON. Every other channel renders or degrades ShopMate's cards (shopmate/payloads.py).
+TEXT_ONLY_CHANNELS = ("cmdline",)
+# Where the shop shows a product (the demo page serves /product/<code>).
+PRODUCT_PAGE = "/product/{code}"
 
 
 def variant_title(record: ProductRecord, language: str, wanted: Sequence[str]) -> str:
@@ -103,10 +106,19 @@ class ProductActionMixin:
                 index = len(shown) - 1 if position == -1 else position - 1
                 if 0 <= index < len(shown) and shown[index] not in found:
                     found.append(shown[index])
-        for code in product_codes_in(text):
+        codes = [*entity_values(tracker, "product_code"), *product_codes_in(text)]
+        for code in codes:
             record = self.search.by_code(code)
             if record is not None and record not in found:
                 found.append(record)
+        if not found:
+            # The product page the widget is on ("这件有M码吗" there means this one).
+            metadata = tracker.latest_message.get("metadata") or {}
+            for code in product_codes_in(str(metadata.get("page_product") or "")):
+                record = self.search.by_code(code)
+                if record is not None:
+                    found.append(record)
+                    break
         if not found:
             focus = tracker.get_slot(FOCUS_SLOT)
             record = self.search.by_code(str(focus)) if focus else None
@@ -122,25 +134,25 @@ class ProductActionMixin:
         channel: str | None = None,
         colors: Sequence[str] = (),
     ) -> None:
-        """One card per product: the text line for every channel, plus, for the web
-        widget and REST clients, a structured card (image, rating, code). It is wrapped
-        in "data" because Rasa's Socket.IO channel emits a custom payload's keys as
-        arguments of its emit call."""
+        """One card per product: the text line every channel shows, plus ShopMate's
+        product card (image, rating, code, add-to-cart button) that each channel renders
+        its own way, a list of them as a carousel (docs/channels.md)."""
         for index, record in enumerate(records, start=1):
             title = variant_title(record, language, colors)
-            card = {
-                "index": index,
+            product = {
                 "code": record.code,
                 "title": title,
                 "price": money(record.price_cents),
                 "price_cents": record.price_cents,
                 "rating": record.rating,
                 "image_url": record.image_url,
+                "url": PRODUCT_PAGE.format(code=record.code),
                 "in_stock": record.in_stock,
             }
             extra: dict[str, Any] = {}
-            if channel in CARD_CHANNELS:
-                extra["json_message"] = {"data": {"product_card": card}}
+            if channel not in TEXT_ONLY_CHANNELS:
+                card = payloads.product_card(product, index, len(records), language)
+                extra["json_message"] = payloads.custom(card)
             dispatcher.utter_message(
                 response="utter_product_card" if record.in_stock else "utter_product_card_sold_out",
                 index=index,

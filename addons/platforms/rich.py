@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from addons.settings import shop_public_url
 from shopmate import payloads
 
 
@@ -22,8 +23,15 @@ class RichOutputMixin:
             self._shopmate_carousel = collected
         return collected
 
+    # Product images and pages the catalog stores as paths are made absolute with it.
+    shop_url: str | None = None
+
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         payload = payloads.extract(message.get("custom"))
+        if payload is None:
+            payload = payloads.rating_from_buttons(
+                message.get("buttons") or message.get("quick_replies"), message.get("language")
+            )
         if payload is None:
             await super().send_response(recipient_id, message)  # type: ignore[misc]
             return
@@ -32,13 +40,18 @@ class RichOutputMixin:
             if complete is None:
                 return
             payload = complete
-        await self.send_shopmate(recipient_id, payload, message.get("text") or "")
+        base = self.shop_url if self.shop_url is not None else shop_public_url()
+        payload = payloads.with_absolute_urls(payload, base)
+        # A carousel's text lines are its cards; other payloads keep their line.
+        text = "" if payload["type"] == "carousel" else message.get("text") or ""
+        await self.send_shopmate(recipient_id, payload, text)
 
     async def flush_shopmate(self, recipient_id: str) -> None:
         """Send a carousel whose last card never came (call at the end of a turn)."""
         pending = self._carousel().pending()
         if pending is not None:
-            await self.send_shopmate(recipient_id, pending, "")
+            base = self.shop_url if self.shop_url is not None else shop_public_url()
+            await self.send_shopmate(recipient_id, payloads.with_absolute_urls(pending, base), "")
 
     async def send_shopmate(self, recipient_id: str, payload: dict[str, Any], text: str) -> None:
         """Render `payload` for this platform; `text` is the response's own line. The

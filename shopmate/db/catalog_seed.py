@@ -197,7 +197,8 @@ def generate_catalog(size: int, seed: int = 42) -> list[GeneratedProduct]:
             f"{features[0][1]} and {features[1][1]}.",
             price_cents=price,
             rating=round(rng.triangular(3.2, 5.0, 4.6), 1),
-            image_url=f"https://shop.example/img/{code}.jpg",
+            # Served by the demo shop page (web/): a generated placeholder per product.
+            image_url=f"/img/{code}.svg",
         )
         others = [c.code for c in COLORS if c.code != color]
         colors = [color, *rng.sample(others, k=rng.choice((0, 0, 1, 2)))]

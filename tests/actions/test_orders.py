@@ -9,6 +9,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.orders import ActionAnswerOrder, ValidateOrderForm
+from shopmate import payloads
 from shopmate.db.session import Database
 from shopmate.guest_proof import GuestProofGuard
 from shopmate.identity import CustomerTokens
@@ -281,6 +282,44 @@ async def test_tracking_answer_for_a_verified_guest_in_english(
     assert message["carrier"] == "SF Express"
     assert message["event"] == "Arrived at the sorting centre"
     assert message["tracking_number"] == "SF1000002001"
+    # Beside the line, the order card every rich channel draws: the whole journey,
+    # oldest step first, ending at the step the line names, in the shopper's language.
+    card = payloads.extract(message["custom"])
+    assert card is not None
+    assert card["type"] == "order_card"
+    order = card["order"]
+    assert order["number"] == "A1000002"
+    assert order["tracking_number"] == "SF1000002001"
+    assert order["carrier"] == "SF Express"
+    assert order["timeline"][-1]["description"] == "Arrived at the sorting centre"
+    assert len(order["timeline"]) >= 1
+    assert all(step["time"] for step in order["timeline"])
+    assert "Arrived at the sorting centre" in payloads.as_text(card)
+
+
+async def test_the_terminal_gets_the_tracking_line_without_a_card(
+    orders: OrderService, tracker_for: TrackerBuilder, dispatcher: CollectingDispatcher
+) -> None:
+    """`rasa shell` prints a custom payload as raw JSON: it gets the text alone."""
+    action = ActionAnswerOrder(orders, TOKENS)
+    events = [
+        {
+            "event": "user",
+            "input_channel": "cmdline",
+            "parse_data": {"intent": {"name": "track_shipment"}},
+        }
+    ]
+    tracker = tracker_for(
+        "",
+        intent="inform",
+        language="en",
+        events=events,
+        slots={"order_id": "A1000002", "verified_orders": ["A1000002"]},
+    )
+    await action.run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_tracking"
+    assert not message.get("custom")
 
 
 async def test_answer_refuses_an_order_the_guest_did_not_prove(

@@ -32,7 +32,7 @@ from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
 from shopmate.recommend import Interactions, Recommender, product_meta_from_database
 from shopmate.search.products import ProductSearch
-from tests.conftest import SHOPPER, TrackerBuilder
+from tests.conftest import SHOPPER, TrackerBuilder, product_cards
 from tests.shopmate.search.fakes import ConceptEmbedder
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -66,7 +66,7 @@ def responses(dispatcher: CollectingDispatcher) -> list[str]:
 
 
 def cards(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
-    return [m["custom"]["data"]["product_card"] for m in dispatcher.messages if m.get("custom")]
+    return product_cards(dispatcher.messages)
 
 
 async def search_for(
@@ -607,3 +607,92 @@ async def test_the_details_answer_reaches_the_search_as_the_form_runs_it(
     assert slots["search_details"] == "given"
     assert slots["search_filter"]["filter"]["colors"] == ["blue"]
     assert slots["search_filter"]["filter"]["category"] == "dresses"
+
+
+async def test_every_card_carries_an_add_to_cart_button_for_its_own_product(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    database, search = shop
+    _slots, dispatcher = await search_for("连衣裙", "zh", shop, tracker_for)
+    shown = product_cards(dispatcher.messages)
+    assert [card["index"] for card in shown] == list(range(1, len(shown) + 1))
+    in_stock = [card for card in shown if card["in_stock"]]
+    assert in_stock
+    for card in in_stock:
+        [button] = card["buttons"]
+        assert button["title"] == "加入购物车"
+        assert card["code"] in button["payload"]
+        assert card["url"] == f"/product/{card['code']}"
+    # Tapped after another search has replaced the list, the button still means its
+    # product: the payload names the code, not a position.
+    first = in_stock[0]
+    later, _ = await search_for("运动鞋", "zh", shop, tracker_for)
+    dispatcher = CollectingDispatcher()
+    await ActionAddToCart(search, CartRepository(database)).run(
+        dispatcher,
+        # As Rasa parses the payload: the intent and its product_code entity.
+        tracker_for(
+            first["buttons"][0]["payload"],
+            "add_to_cart",
+            "zh",
+            slots=later,
+            entities=[{"entity": "product_code", "value": first["code"]}],
+        ),
+        {},
+    )
+    asked = dispatcher.messages[0]
+    assert asked["response"] in (
+        "utter_ask_cart_size",
+        "utter_ask_cart_color",
+        "utter_added_to_cart",
+    )
+    assert asked["title"] == search.by_code(first["code"]).title_zh  # type: ignore[union-attr]
+
+
+async def test_the_terminal_gets_card_lines_without_payloads(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    _, search = shop
+    started = await ActionStartSearch(search).run(
+        CollectingDispatcher(), tracker_for("连衣裙", "search_product", "zh"), {}
+    )
+    tracker = tracker_for(
+        "",
+        "search_product",
+        "zh",
+        slots=slots_of(started),
+        events=[{"event": "user", "input_channel": "cmdline"}],
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionSearchProducts(search).run(dispatcher, tracker, {})
+    assert "utter_product_card" in responses(dispatcher)
+    assert not any(message.get("custom") for message in dispatcher.messages)
+
+
+async def test_on_a_product_page_this_one_means_that_product(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    """The widget on /product/<code> sends page_product: "这件有M码吗" is about it."""
+    _, search = shop
+    record = search.by_id(1)
+    assert record is not None
+    dispatcher = CollectingDispatcher()
+    events = await ActionProductDetail(search).run(
+        dispatcher,
+        tracker_for(
+            "这件有M码吗", "ask_product_detail", "zh", metadata={"page_product": record.code}
+        ),
+        {},
+    )
+    assert slots_of(events) == {"product_code": record.code}
+    assert dispatcher.messages[0]["title"] == record.title_zh
+    # A code that is no product is ignored, not trusted: the shopper is asked which.
+    dispatcher = CollectingDispatcher()
+    await ActionProductDetail(search).run(
+        dispatcher,
+        tracker_for(
+            "这件有M码吗", "ask_product_detail", "zh", metadata={"page_product": "P99999999"}
+        ),
+        {},
+    )
+    assert responses(dispatcher) == ["utter_which_product"]

@@ -13,6 +13,7 @@ from addons.edge import (
     RateLimiter,
     Refusal,
     ShopperMessage,
+    clean_metadata,
     neutralise_command,
     offered_payloads,
     origin_allowed,
@@ -185,3 +186,16 @@ def test_edge_answers_come_from_the_domain() -> None:
     }
     assert render_response(responses, "utter_rate_limited", "en") == "slow down"
     assert render_response(responses, "utter_rate_limited", "zh") == "慢一点"
+
+
+def test_a_card_button_counts_as_offered_and_a_page_product_is_kept() -> None:
+    from shopmate import payloads
+
+    card = payloads.product_card({"code": "P00012", "title": "裙", "in_stock": True}, 1, 1, "zh")
+    events = [
+        {"event": "user", "text": "连衣裙"},
+        {"event": "bot", "text": "1. 裙", "data": {"custom": payloads.custom(card)}},
+    ]
+    assert card["buttons"][0]["payload"] in offered_payloads(events)
+    assert clean_metadata({"page_product": "P00012", "other": "x"}) == {"page_product": "P00012"}
+    assert clean_metadata({"page_product": "P" * 40}) == {}

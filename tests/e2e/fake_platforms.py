@@ -38,11 +38,21 @@ class Captured:
 def default_answer(path: str) -> Any:
     """Each platform's documented success body for the endpoints ShopMate calls."""
     if path.endswith("/cgi-bin/gettoken"):  # WeCom
-        return {"errcode": 0, "errmsg": "ok", "access_token": "wecom-access-token", "expires_in": 7200}
+        return {
+            "errcode": 0,
+            "errmsg": "ok",
+            "access_token": "wecom-access-token",
+            "expires_in": 7200,
+        }
     if "/cgi-bin/" in path:  # WeCom message/send
         return {"errcode": 0, "errmsg": "ok", "msgid": f"wecom-{time.time_ns()}"}
     if path.endswith("/auth/v3/tenant_access_token/internal"):  # Feishu
-        return {"code": 0, "msg": "ok", "tenant_access_token": "feishu-tenant-token", "expire": 7200}
+        return {
+            "code": 0,
+            "msg": "ok",
+            "tenant_access_token": "feishu-tenant-token",
+            "expire": 7200,
+        }
     if path.startswith("/open-apis/"):  # Feishu im/v1/messages
         return {"code": 0, "msg": "success", "data": {"message_id": f"om_{time.time_ns()}"}}
     if path.startswith("/bot"):  # Telegram: /bot<token>/<method>
@@ -76,7 +86,11 @@ class FakePlatforms:
             return [request for request in self.requests if path_part in request.path]
 
     def wait_for(
-        self, path_part: str, count: int = 1, timeout: float = 30.0, where: Callable[[Captured], bool] | None = None
+        self,
+        path_part: str,
+        count: int = 1,
+        timeout: float = 30.0,
+        where: Callable[[Captured], bool] | None = None,
     ) -> list[Captured]:
         """The requests whose path contains `path_part` (and match `where`), once at
         least `count` have arrived; what arrived by the timeout otherwise."""

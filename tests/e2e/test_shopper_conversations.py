@@ -29,7 +29,7 @@ from shopmate.db import models as m
 from shopmate.db.session import Database
 from shopmate.knowledge import Article, load_articles
 from shopmate.settings import get_settings
-from tests.conftest import response_pattern, response_texts
+from tests.conftest import product_cards, response_pattern, response_texts
 from tests.e2e.conftest import ShopMate, reset_scenario
 
 pytestmark = pytest.mark.e2e
@@ -65,12 +65,7 @@ class Reply:
 
     @property
     def cards(self) -> list[dict[str, Any]]:
-        found = []
-        for message in self.messages:
-            custom = message.get("custom")
-            if isinstance(custom, dict) and "product_card" in (custom.get("data") or {}):
-                found.append(custom["data"]["product_card"])
-        return found
+        return product_cards(self.messages)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 from shopmate.cart import CartRepository
 from shopmate.db import models as m
 from shopmate.db.session import Database
-from tests.conftest import response_texts
+from tests.conftest import product_cards, response_texts
 from tests.e2e.conftest import ShopMate, customer_metadata
 
 pytestmark = pytest.mark.e2e
@@ -41,11 +41,7 @@ def shop(catalog_shopmate: tuple[ShopMate, Database]) -> Shop:
 
 
 def cards(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        msg["custom"]["data"]["product_card"]
-        for msg in messages
-        if isinstance(msg.get("custom"), dict) and "product_card" in msg["custom"].get("data", {})
-    ]
+    return product_cards(messages)
 
 
 def texts(messages: list[dict[str, Any]]) -> str:
