@@ -286,15 +286,12 @@ def main() -> None:
 
         stock_port, rasa_port, action_port = free_port(), free_port(), free_port()
         token = secrets.token_urlsafe(16)
-        endpoints = work / "endpoints.yml"
-        endpoints.write_text(
-            (ROOT / "endpoints.yml")
-            .read_text()
-            .replace("127.0.0.1:5055", f"127.0.0.1:{action_port}")
-        )
+        # The project's endpoints.yml finds the action server at ${ACTION_PORT}.
+        endpoints = ROOT / "endpoints.yml"
         env = {
             **ENV,
             "ACTION_SERVER_TOKEN": token,
+            "ACTION_PORT": str(action_port),
             "TRACKER_SQLITE_PATH": str(work / "tracker.db"),
             "REST_CHANNEL_TOKEN": REST_CHANNEL_TOKEN,
             "SESSION_SECRET": secrets.token_urlsafe(32),

@@ -9,7 +9,7 @@ export RASA_TELEMETRY_ENABLED=false HF_HUB_OFFLINE=1
 # Read by deploy/supervisord.conf; supervisord passes its environment to every program.
 export RASA_PORT=${RASA_PORT:-5005}
 export WEB_PORT=${WEB_PORT:-8080}
-# endpoints.yml points Rasa at 127.0.0.1:5055.
+# The action server's port; endpoints.yml reads it too (${ACTION_PORT}).
 export ACTION_PORT=${ACTION_PORT:-5055}
 export SHOPMATE_START_RASA=${SHOPMATE_START_RASA:-true}
 # The pages whose widget may open a socket to Rasa (addons/edge.py).

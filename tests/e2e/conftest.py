@@ -175,14 +175,8 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         pytest.fail("no trained model in models/: run `make train` first")
     rasa_port, action_port = free_port(), free_port()
     auth_token, action_token = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    endpoints = workdir / "endpoints.yml"
-    # The project's own endpoints.yml, pointed at this test's action server port.
-    endpoints.write_text(
-        (PROJECT_ROOT / "endpoints.yml")
-        .read_text(encoding="utf-8")
-        .replace("127.0.0.1:5055", f"127.0.0.1:{action_port}"),
-        encoding="utf-8",
-    )
+    # The project's own endpoints.yml; it finds the action server at ${ACTION_PORT}.
+    endpoints = PROJECT_ROOT / "endpoints.yml"
     tracker_db = workdir / "tracker.db"
     # The order database: migrated with the project's migrations, with the exact
     # scenario of tests/factories.py (Alice = customer 1, Bob = customer 2).
@@ -195,6 +189,7 @@ def running_shopmate(workdir: Path, extra_env: dict[str, str] | None = None) -> 
         "HF_HUB_OFFLINE": "1",
         "TRACKER_SQLITE_PATH": str(tracker_db),
         "ACTION_SERVER_TOKEN": action_token,
+        "ACTION_PORT": str(action_port),
         "DATABASE_URL": shop_db_url,
         "CUSTOMER_TOKEN_SECRET": CUSTOMER_TOKEN_SECRET,
         "SESSION_SECRET": SESSION_SECRET,
