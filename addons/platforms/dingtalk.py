@@ -108,9 +108,14 @@ class DingTalkApi:
         return True
 
 
-def first_line(text: str, limit: int = 40) -> str:
+def first_line(text: str, limit: int = 30) -> str:
+    """A card's title (the chat list and notifications show it): the first sentence,
+    or its first `limit` characters."""
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return line[:limit]
+    for end, char in enumerate(line[:limit]):
+        if char in "。？！?!：:":
+            return line[: end + 1]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class DingTalkOutput(RichOutputMixin, OutputChannel):
