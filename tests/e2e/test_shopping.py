@@ -216,3 +216,22 @@ def test_the_form_asks_for_the_category_then_once_for_details(
     shown = cards(shop.bot.say(sender, anything))
     assert len(shown) == 3
     assert all(shop.product(card["code"]).category == "bags" for card in shown)
+
+
+def test_a_cards_cart_button_adds_its_own_product_even_after_newer_results(
+    shop: Shop, sender: str
+) -> None:
+    """Tapping 加入购物车 on a card sends its payload; Rasa parses the product code and the
+    edge lets it through as an offered button; the shopper is asked for the variant or
+    told it is in the cart, for that product, not for whatever is shown now."""
+    dresses = cards(shop.bot.say(sender, "我想买一件红色的连衣裙"))
+    assert dresses
+    first = next(card for card in dresses if card["buttons"])
+    [button] = first["buttons"]
+    assert button["title"] == "加入购物车"
+    answer = texts(shop.bot.say(sender, button["payload"]))
+    assert (
+        first["title"].split("（")[0][:4] in answer
+        or shop.product(first["code"]).title_zh in answer
+    ), answer
+    assert any(word in answer for word in ("尺码", "颜色", "购物车")), answer
