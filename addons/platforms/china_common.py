@@ -266,11 +266,6 @@ def not_found() -> HTTPResponse:
     return response.text("not found", status=404)
 
 
-def refused(status: int, reason: str) -> HTTPResponse:
-    """A bare refusal: the reason is a fixed phrase, never the request's content."""
-    return response.text(reason, status=status)
-
-
 class ChinaPlatformInput(InputChannel):
     """The skeleton of the three connectors: settings (off when a required variable
     is unset), the edge (size, command syntax, rate limit), callback dedupe, the
@@ -380,6 +375,7 @@ class ChinaPlatformInput(InputChannel):
             await output.flush_shopmate(sender_id)
         except asyncio.CancelledError:
             logger.error("%s: message handling cancelled", self.platform)
+            raise
         except Exception as error:  # noqa: BLE001 - logged by type, the next message works
             logger.error("%s: message handling failed: %s", self.platform, type(error).__name__)
 

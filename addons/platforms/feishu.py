@@ -363,6 +363,10 @@ class FeishuInput(ChinaPlatformInput):
         if not isinstance(open_id, str) or not open_id or not message:
             return Verdict(400, "malformed")
         chat_id = message.get("chat_id")
+        if message.get("chat_type") == "group" and not message.get("mentions"):
+            # With the "all group messages" permission Feishu sends every message of a
+            # group; the bot answers only those that @mention it.
+            return Verdict(200, {})
         if message.get("chat_type") == "p2p" or not isinstance(chat_id, str) or not chat_id:
             target = ("open_id", open_id)
         else:

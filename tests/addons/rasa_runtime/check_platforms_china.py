@@ -379,6 +379,10 @@ def check_feishu() -> None:
     assert verdict.message.target == ("open_id", "ou_abc123")
     headers, body = feishu_callback(feishu_event("@_user_1 hello", chat_type="group"))
     assert channel.check_callback(headers, body).message.target == ("chat_id", "oc_group1")
+    chatter = feishu_event("大家好", chat_type="group")
+    chatter["event"]["message"]["mentions"] = []
+    headers, body = feishu_callback(chatter)
+    assert channel.check_callback(headers, body).message is None, "not addressed to the bot"
     # Refusals: signature, age, token, shape.
     headers, body = feishu_callback(feishu_event("hi"), sign_key="not-the-key")
     assert channel.check_callback(headers, body).status == 401
