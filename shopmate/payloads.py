@@ -203,12 +203,17 @@ def as_text(payload: Payload, language: str | None = None) -> str:
     return ""
 
 
+# What makes links, emphasis, code, headings or HTML. "." and "-" stay as they are: prices
+# ("¥100.00") and dates must read plainly, and some renderers (DingTalk) show the backslash.
+MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#!|<>~")
+
+
 def markdown_escape(text: str) -> str:
     """Text safe inside markdown (DingTalk, Feishu, Slack mrkdwn): no links or markup
     the shopper or a product title could inject."""
     out = []
     for char in str(text):
-        out.append("\\" + char if char in "\\`*_{}[]()#+-.!|<>~" else char)
+        out.append("\\" + char if char in MARKDOWN_SPECIALS else char)
     return "".join(out)
 
 
