@@ -83,8 +83,16 @@ run: install env db index train ## Install, prepare data, train if needed, start
 agent-account: env ## Add an agent to the console at /agent (asks for a name and a password)
 	@read -r -p "agent name: " name && $(PY) -m scripts.agent_account "$$name"
 
-shell: env ## Chat in the terminal against the running action server (start `make run` first)
-	@set -a; . ./.env; set +a; $(RASA) shell --model models --endpoints endpoints.yml --port 5006
+# `make shell`'s own Rasa (the cmdline channel): beside `make run`'s Rasa on RASA_PORT.
+SHELL_PORT ?= 5006
+
+shell: env ## Chat in the terminal (zh/en, buttons) with `make run`'s action server (start it first)
+	@set -a; . ./.env; set +a; export ACTION_PORT=$${ACTION_PORT:-5055}; \
+	ls models/*.tar.gz >/dev/null 2>&1 || { echo "no trained model in models/: run \`make train\`" >&2; exit 1; }; \
+	curl -fsS -o /dev/null --get --data-urlencode "token=$$ACTION_SERVER_TOKEN" "http://127.0.0.1:$$ACTION_PORT/actions" \
+	  || { echo "no action server taking this .env's token on 127.0.0.1:$$ACTION_PORT: start \`make run\` first" >&2; exit 1; }; \
+	echo "loading the model (a minute or two); type in Chinese or English, /stop to leave"; \
+	$(RASA) shell --model models --endpoints endpoints.yml --interface 127.0.0.1 --port $(SHELL_PORT)
 
 lint: $(ACTIONS_VENV)/.installed ## ruff lint and format check
 	$(ACTIONS_VENV)/bin/ruff check .
