@@ -59,6 +59,9 @@ SESSION_COOKIE = "shopmate_agent"
 SESSION_HOURS = 8
 MAX_REPLY_CHARS = 2000
 RATING_RESPONSE = "utter_ask_rating"
+# The channel the shopper last wrote on (the widget, Telegram, WeCom...): a person's
+# reply and the rating question reach them where they are.
+REPLY_CHANNEL = "latest"
 
 
 def _derived(secret: str, purpose: str) -> str:
@@ -158,7 +161,7 @@ class RasaConversations:
         for action in (RATING_RESPONSE, "action_listen"):
             reply = await self.client.post(
                 self._url(conversation_id, "execute"),
-                params=self._params(output_channel="socketio"),
+                params=self._params(output_channel=REPLY_CHANNEL),
                 json={"name": action},
             )
             reply.raise_for_status()
@@ -166,7 +169,7 @@ class RasaConversations:
     async def _append(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
         reply = await self.client.post(
             self._url(conversation_id, "tracker/events"),
-            params=self._params(output_channel="socketio", execute_side_effects="true"),
+            params=self._params(output_channel=REPLY_CHANNEL, execute_side_effects="true"),
             json=events,
         )
         reply.raise_for_status()

@@ -176,7 +176,7 @@ def test_an_agent_claims_reads_replies_notes_and_hands_back(console: Any, rasa: 
     assert sent.status_code == 200
     method, path, params, body = rasa.requests[-1]
     assert (method, path) == ("POST", f"/conversations/{CONVERSATION}/tracker/events")
-    assert params["output_channel"] == "socketio"
+    assert params["output_channel"] == "latest"
     assert params["execute_side_effects"] == "true"
     assert body == [{"event": "bot", "text": "您好，我来处理", "metadata": {"agent": "alice"}}]
     assert (
