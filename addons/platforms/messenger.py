@@ -42,8 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.edge import UNREADABLE_RESPONSE, EdgeSettings
-from addons.platforms.rich import RichOutputMixin
-from addons.platforms.telegram import (
+from addons.platforms.gate import (
     OnNewMessage,
     PlatformGate,
     chosen_payload,
@@ -52,6 +51,7 @@ from addons.platforms.telegram import (
     offered_by_bot,
     read_body,
 )
+from addons.platforms.rich import RichOutputMixin
 from addons.settings import PlatformSettings, platform_settings
 from shopmate import payloads
 

@@ -44,8 +44,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from addons.edge import EdgeSettings
-from addons.platforms.rich import RichOutputMixin
-from addons.platforms.telegram import (
+from addons.platforms.gate import (
     OnNewMessage,
     PlatformGate,
     chosen_payload,
@@ -54,6 +53,7 @@ from addons.platforms.telegram import (
     offered_by_bot,
     read_body,
 )
+from addons.platforms.rich import RichOutputMixin
 from addons.settings import PlatformSettings, platform_settings
 from shopmate import payloads
 

@@ -19,7 +19,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from addons.edge import EdgeSettings
-from addons.platforms import messenger, slack, telegram
+from addons.platforms import gate, messenger, slack, telegram
 from addons.settings import platform_settings
 from shopmate import payloads
 
@@ -157,12 +157,12 @@ def check_button_ids() -> None:
         short = payloads.button_id(button["payload"])
         assert len(short.encode()) <= 64
         offered = {button["payload"], "/deny"}
-        assert telegram.chosen_payload(short, offered) == button["payload"]
-        assert telegram.chosen_payload(button["payload"], offered) == button["payload"]
+        assert gate.chosen_payload(short, offered) == button["payload"]
+        assert gate.chosen_payload(button["payload"], offered) == button["payload"]
     assert len(LONG_ZH["payload"].encode()) > 64, "the payload itself would not fit"
-    assert telegram.chosen_payload(payloads.button_id("/restart"), {"/deny"}) is None, "forged"
-    assert telegram.chosen_payload("sm:0000000000000000", {"/deny"}) is None
-    assert telegram.chosen_payload("/restart", {"/deny"}) is None
+    assert gate.chosen_payload(payloads.button_id("/restart"), {"/deny"}) is None, "forged"
+    assert gate.chosen_payload("sm:0000000000000000", {"/deny"}) is None
+    assert gate.chosen_payload("/restart", {"/deny"}) is None
     keyboard = telegram.inline_keyboard([ADD, LONG_ZH, {"title": "no payload"}])
     assert keyboard is not None
     keys = [key for row in keyboard.inline_keyboard for key in row]
@@ -506,13 +506,13 @@ class Sent:
 def check_gate() -> None:
     async def run() -> None:
         settings = platform_settings("telegram", ENV)
-        gate = telegram.PlatformGate(settings, EdgeSettings(rate_per_conversation="3/60"))
-        assert await gate.first_time("100")
-        assert not await gate.first_time("100"), "a retried callback"
-        assert await gate.first_time("101")
+        telegram_gate = gate.PlatformGate(settings, EdgeSettings(rate_per_conversation="3/60"))
+        assert await telegram_gate.first_time("100")
+        assert not await telegram_gate.first_time("100"), "a retried callback"
+        assert await telegram_gate.first_time("101")
         facebook = messenger.ShopMateFacebookInput(platform_settings("messenger", ENV))
         assert facebook.gate.channel == "facebook", "Rasa's channel name, for replies"
-        other = telegram.PlatformGate(platform_settings("slack", ENV), EdgeSettings())
+        other = gate.PlatformGate(platform_settings("slack", ENV), EdgeSettings())
         assert await other.first_time("100"), "ids are per platform"
 
         store = Store()
@@ -551,20 +551,20 @@ def check_gate() -> None:
             got.append(message)
 
         sent = Sent()
-        await gate.handle(app, on_new_message, sent, "42", "/restart")
-        await gate.handle(app, on_new_message, sent, "42", "/check_order_status")
-        await gate.handle(app, on_new_message, sent, "42", ADD["payload"])
+        await telegram_gate.handle(app, on_new_message, sent, "42", "/restart")
+        await telegram_gate.handle(app, on_new_message, sent, "42", "/check_order_status")
+        await telegram_gate.handle(app, on_new_message, sent, "42", ADD["payload"])
         assert [m.text for m in got] == ["／restart", "/check_order_status", ADD["payload"]]
         assert all(m.metadata is None and m.input_channel == "telegram" for m in got), "guests"
-        assert await telegram.offered_by_bot(app, "42") == {"/check_order_status", ADD["payload"]}
+        assert await gate.offered_by_bot(app, "42") == {"/check_order_status", ADD["payload"]}
         # Over-long text is answered by the edge and never reaches Rasa; so is a 4th
         # message inside the limit's minute.
         got.clear()
-        await gate.handle(app, on_new_message, sent, "7", "好" * 1001)
+        await telegram_gate.handle(app, on_new_message, sent, "7", "好" * 1001)
         assert got == []
         assert sent.texts == ["太长了"]
         for _ in range(4):
-            await gate.handle(app, on_new_message, sent, "8", "你好")
+            await telegram_gate.handle(app, on_new_message, sent, "8", "你好")
         assert len(got) == 3
         assert sent.texts[-1] == "太快了"
 
