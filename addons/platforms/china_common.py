@@ -7,6 +7,13 @@ out afterwards through the platform's send API. So a callback is checked (signat
 age, shape), claimed once by its message id (CallbackDeduplicator), answered at once,
 and the turn runs as a background task that keeps a reference until it is done.
 
+Rasa also sends on its own: a person's reply from the agent console and the rating
+question (web/agent.py, output_channel=latest) go through the input channel's
+get_output_channel(), with only the conversation's sender id to go by. Its parts may
+be hashes (id_part), and DingTalk answers only through the latest message's
+sessionWebhook, so each callback writes the platform's recipient into a RecipientBook
+and such an output looks it up before its first message.
+
 Nothing here logs message text, user ids, tokens or URLs with secrets: exception
 types and platform error codes only.
 """
@@ -15,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -52,6 +61,11 @@ MAX_CALLBACK_BYTES = 64 * 1024
 HTTP_TIMEOUT_S = 10.0
 # Characters kept as they are in a sender id's parts; other ids are hashed.
 ID_PART = re.compile(r"[A-Za-z0-9_.@\-]{1,64}")
+HASHED_PART = re.compile(r"h[0-9a-f]{32}")
+# How long, and for how many conversations, the platform recipient behind a sender id
+# is remembered for messages Rasa sends on its own (RecipientBook).
+RECIPIENT_TTL_S = 30 * 24 * 3600
+MAX_RECIPIENTS = 100_000
 
 
 def id_part(value: str) -> str:
@@ -60,6 +74,14 @@ def id_part(value: str) -> str:
     if ID_PART.fullmatch(value):
         return value
     return "h" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+
+
+def plain_part(part: str) -> str | None:
+    """The platform id a sender id's part stands for, when it was kept as it is (a
+    hashed part cannot be turned back: RecipientBook remembers those)."""
+    if ID_PART.fullmatch(part) and not HASHED_PART.fullmatch(part):
+        return part
+    return None
 
 
 def fresh(timestamp_s: float, now_s: float, max_age_s: int) -> bool:
@@ -186,6 +208,108 @@ class TokenCache:
             self._valid_until = 0.0
 
 
+# ---------------------------------------------------------------- sending on Rasa's own
+
+
+class RecipientBook:
+    """The platform recipient of each conversation (sender id), as its latest callback
+    named it: WeCom's user, Feishu's chat, DingTalk's sessionWebhook. Bounded and in
+    memory for one Rasa process; in Redis too (SET EX, read first) when REDIS_URL is
+    set, so the instance that serves the console's request finds what another one's
+    callback wrote. A recipient is JSON (a tuple comes back as a list)."""
+
+    def __init__(
+        self,
+        platform: str,
+        redis_url: str | None = None,
+        ttl_s: int = RECIPIENT_TTL_S,
+        limit: int = MAX_RECIPIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.platform = platform
+        self.clock = clock
+        self.ttl_s = max(1, ttl_s)
+        self.limit = max(1, limit)
+        self._known: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._redis: Any = None
+        if redis_url:
+            import redis.asyncio as redis_asyncio  # Rasa's lock store already needs redis
+
+            self._redis = redis_asyncio.from_url(redis_url, socket_timeout=2)
+
+    def key(self, sender_id: str) -> str:
+        return f"shopmate:recipient:{self.platform}:{sender_id}"
+
+    async def remember(self, sender_id: str, recipient: Any, ttl_s: float | None = None) -> None:
+        """`recipient` is where `sender_id`'s messages go for `ttl_s` seconds (the
+        book's TTL when None). Never raises."""
+        ttl = max(1, int(self.ttl_s if ttl_s is None else min(ttl_s, self.ttl_s)))
+        value = json.dumps(recipient, ensure_ascii=False)
+        self._known.pop(sender_id, None)
+        self._known[sender_id] = (value, self.clock() + ttl)
+        while len(self._known) > self.limit:
+            self._known.popitem(last=False)
+        if self._redis is not None:
+            try:
+                await self._redis.set(self.key(sender_id), value, ex=ttl)
+            except Exception as error:  # noqa: BLE001 - Redis down: this process remembers
+                logger.warning(
+                    "%s recipients: Redis unavailable (%s)", self.platform, type(error).__name__
+                )
+
+    async def recall(self, sender_id: str) -> Any:
+        """The recipient remembered for `sender_id`, None when unknown or expired."""
+        if self._redis is not None:
+            try:
+                stored = await self._redis.get(self.key(sender_id))
+            except Exception as error:  # noqa: BLE001 - Redis down: what this process knows
+                logger.warning(
+                    "%s recipients: Redis unavailable (%s)", self.platform, type(error).__name__
+                )
+            else:
+                if stored is not None:
+                    try:
+                        return json.loads(stored)
+                    except ValueError:
+                        logger.warning("%s recipients: unreadable entry", self.platform)
+        entry = self._known.get(sender_id)
+        if entry is None:
+            return None
+        value, valid_until = entry
+        if self.clock() >= valid_until:
+            self._known.pop(sender_id, None)
+            return None
+        return json.loads(value)
+
+
+Finder = Callable[[str], Awaitable[Any]]
+
+
+class LatestRecipientMixin:
+    """Put first in a connector's output channel's bases. An output made with a finder
+    instead of a target (get_output_channel: Rasa sends on its own, naming only the
+    conversation) looks up the target of the recipient Rasa names before its first
+    message; when there is none, the messages are not sent (the finder logs why)."""
+
+    target: Any = None
+    finder: Finder | None = None
+    _found_for: str | None = None
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if self.finder is not None:
+            if self._found_for != recipient_id:
+                self.target = await self.finder(recipient_id)
+                self._found_for = recipient_id
+            if self.target is None:
+                return
+        await super().send_response(recipient_id, message)  # type: ignore[misc]
+
+    async def flush_shopmate(self, recipient_id: str) -> None:
+        if self.finder is not None and self.target is None:
+            return
+        await super().flush_shopmate(recipient_id)  # type: ignore[misc]
+
+
 # ---------------------------------------------------------------- incoming
 @dataclass(frozen=True)
 class Inbound:
@@ -296,6 +420,7 @@ class ChinaPlatformInput(InputChannel):
         self.clock = clock
         self.limiter = RateLimiter.from_settings(self.edge)
         self.dedupe = CallbackDeduplicator(self.settings.dedupe_ttl_s, self.settings.redis_url)
+        self.recipients = RecipientBook(self.platform, self.settings.redis_url)
         self._tasks: set[asyncio.Task[Any]] = set()
         if not self.settings.enabled:
             prefix = self.platform.upper()
@@ -383,6 +508,23 @@ class ChinaPlatformInput(InputChannel):
         """The output channel that sends the replies to `message` (its target)."""
         raise NotImplementedError
 
+    def recipient_of(self, message: Inbound) -> tuple[Any, float | None]:
+        """What `recipients` keeps for `message`'s conversation, for the output of
+        get_output_channel (each connector's: Rasa's own messages, output_channel=
+        latest), and for how many seconds (None: the book's TTL; (None, None): keep
+        nothing)."""
+        return message.target, None
+
+    async def handle(self, app: Any, on_new_message: OnNewMessage, message: Inbound) -> None:
+        """A claimed message, after its callback was answered: its recipient is
+        remembered, then the turn runs."""
+        recipient, ttl_s = self.recipient_of(message)
+        if recipient is not None:
+            await self.recipients.remember(message.sender_id, recipient, ttl_s)
+        await self.run_turn(
+            app, on_new_message, self.output_for(message), message.sender_id, message.text
+        )
+
     async def answer(
         self, request: Request, verdict: Verdict, on_new_message: OnNewMessage
     ) -> HTTPResponse:
@@ -391,15 +533,7 @@ class ChinaPlatformInput(InputChannel):
         message = verdict.message
         if message is not None:
             if await self.claim(message.message_id):
-                self.spawn(
-                    self.run_turn(
-                        request.app,
-                        on_new_message,
-                        self.output_for(message),
-                        message.sender_id,
-                        message.text,
-                    )
-                )
+                self.spawn(self.handle(request.app, on_new_message, message))
             else:
                 logger.info("%s: a retried callback was dropped", self.platform)
         if isinstance(verdict.body, (dict, list)):

@@ -16,6 +16,11 @@ What a shopper sees: text; product lists as an ActionCard (markdown with picture
 one "加入购物车" button per product); the satisfaction question as ActionCard buttons;
 orders with their tracking as markdown. A button sends its payload back as the
 shopper's message (dtmd://dingtalkclient/sendMessage).
+
+Rasa's own messages (the agent console's replies, the rating question) go to the
+latest sessionWebhook of the conversation, remembered with its expiry
+(sessionWebhookExpiredTime); once it has expired, or when none is known, they are
+not sent (one log line): DingTalk offers no other way to reach the conversation.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import hmac
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -36,8 +42,10 @@ from sanic.response import HTTPResponse
 
 from addons.platforms.china_common import (
     ChinaPlatformInput,
+    Finder,
     HttpClient,
     Inbound,
+    LatestRecipientMixin,
     OnNewMessage,
     Verdict,
     fresh,
@@ -87,6 +95,15 @@ def webhook_allowed(url: Any, configured: Sequence[str]) -> bool:
     return host in [value.lower() for value in configured] and parts.scheme in ("https", "http")
 
 
+@dataclass(frozen=True)
+class SessionWebhook:
+    """Where a message's replies go: its sessionWebhook, until `expires_ms` (epoch
+    milliseconds, DingTalk's sessionWebhookExpiredTime; None when it gave none)."""
+
+    webhook: str
+    expires_ms: float | None = None
+
+
 def action_url(payload: str) -> str:
     """A button that sends `payload` as the shopper's next message."""
     return SEND_MESSAGE + quote(payload, safe="")
@@ -118,24 +135,26 @@ def first_line(text: str, limit: int = 30) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-class DingTalkOutput(RichOutputMixin, OutputChannel):
-    """The bot's messages of one turn to one conversation's sessionWebhook."""
+class DingTalkOutput(LatestRecipientMixin, RichOutputMixin, OutputChannel):
+    """The bot's messages of one turn to one conversation's sessionWebhook (`target`,
+    or the one `finder` finds for the recipient Rasa names)."""
 
     @classmethod
     def name(cls) -> str:
         return "dingtalk"
 
-    def __init__(self, api: DingTalkApi, webhook: str) -> None:
+    def __init__(self, api: DingTalkApi, target: str | None, finder: Finder | None = None) -> None:
         self.api = api
-        self.webhook = webhook
+        self.target = target
+        self.finder = finder
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for piece in split_utf8(text, TEXT_LIMIT_BYTES):
-            await self.api.send(self.webhook, {"msgtype": "text", "text": {"content": piece}})
+            await self.api.send(self.target, {"msgtype": "text", "text": {"content": piece}})
 
     async def send_markdown(self, title: str, text: str) -> None:
         message = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
-        await self.api.send(self.webhook, message)
+        await self.api.send(self.target, message)
 
     async def send_action_card(
         self, title: str, text: str, buttons: Sequence[Mapping[str, Any]], across: bool = False
@@ -150,7 +169,7 @@ class DingTalkOutput(RichOutputMixin, OutputChannel):
                 if b.get("payload")
             ],
         }
-        await self.api.send(self.webhook, {"msgtype": "actionCard", "actionCard": card})
+        await self.api.send(self.target, {"msgtype": "actionCard", "actionCard": card})
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
@@ -211,7 +230,40 @@ class DingTalkInput(ChinaPlatformInput):
         self.hosts = csv_values(self.settings.get("webhook_hosts"))
 
     def output_for(self, message: Inbound) -> DingTalkOutput:
-        return DingTalkOutput(self.api, str(message.target))
+        return DingTalkOutput(self.api, message.target.webhook)
+
+    def get_output_channel(self) -> DingTalkOutput | None:  # type: ignore[override]
+        """What Rasa sends on its own (output_channel=latest: the agent console's
+        replies, the rating question) goes to the conversation's latest
+        sessionWebhook while it is valid. None: off."""
+        if not self.enabled:
+            return None
+        return DingTalkOutput(self.api, None, finder=self.find_recipient)
+
+    def recipient_of(self, message: Inbound) -> tuple[Any, float | None]:
+        """The message's sessionWebhook and its expiry, kept until it expires."""
+        webhook, expires_ms = message.target.webhook, message.target.expires_ms
+        if expires_ms is None:
+            return None, None  # how long it is valid is unknown: not kept
+        return {"webhook": webhook, "expires_ms": expires_ms}, expires_ms / 1000 - self.clock()
+
+    async def find_recipient(self, sender_id: str) -> str | None:
+        """The latest sessionWebhook of `sender_id`'s conversation, while it is valid
+        (the book forgets it when it expires)."""
+        remembered = await self.recipients.recall(sender_id)
+        if isinstance(remembered, dict):
+            webhook, expires_ms = remembered.get("webhook"), remembered.get("expires_ms")
+            if (
+                webhook_allowed(webhook, self.hosts)
+                and isinstance(expires_ms, (int, float))
+                and expires_ms / 1000 > self.clock()
+            ):
+                return str(webhook)
+        logger.warning(
+            "dingtalk: no valid sessionWebhook for this conversation (expired or unknown); "
+            "a message was not sent"
+        )
+        return None
 
     def check_callback(self, headers: Mapping[str, str], body: bytes) -> Verdict:
         timestamp, given = headers.get("timestamp", ""), headers.get("sign", "")
@@ -239,7 +291,9 @@ class DingTalkInput(ChinaPlatformInput):
             logger.warning("dingtalk: a sessionWebhook outside DINGTALK_WEBHOOK_HOSTS was refused")
             return Verdict(403, "webhook refused")
         expires = data.get("sessionWebhookExpiredTime")
-        if isinstance(expires, (int, float)) and expires / 1000 < self.clock():
+        if not isinstance(expires, (int, float)) or isinstance(expires, bool):
+            expires = None
+        elif expires / 1000 < self.clock():
             logger.info("dingtalk: the message's sessionWebhook has expired; not answered")
             return Verdict(200, {})
         text = None
@@ -247,7 +301,8 @@ class DingTalkInput(ChinaPlatformInput):
             content = data["text"].get("content")
             text = content.strip() if isinstance(content, str) else None
         sender_id = f"dingtalk:{id_part(str(conversation))}:{id_part(str(user))}"
-        return Verdict(200, {}, Inbound(sender_id, text, str(message_id), webhook))
+        session = SessionWebhook(str(webhook), expires)
+        return Verdict(200, {}, Inbound(sender_id, text, str(message_id), session))
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = self.new_blueprint()

@@ -15,6 +15,10 @@ card.action.trigger for the buttons of the bot's cards) and the IM message API
 What a shopper sees: text; product lists and the satisfaction question as interactive
 cards whose buttons carry the payload they stand for (a click comes back as
 card.action.trigger and is the shopper's next message); orders with their tracking.
+
+Rasa's own messages (the agent console's replies, the rating question) go to the chat
+of the conversation's latest callback: the shopper's private chat, or the group the
+shopper last @mentioned the bot in (FeishuInput.get_output_channel).
 """
 
 from __future__ import annotations
@@ -38,14 +42,17 @@ from sanic.response import HTTPResponse
 
 from addons.platforms.china_common import (
     ChinaPlatformInput,
+    Finder,
     HttpClient,
     Inbound,
+    LatestRecipientMixin,
     OnNewMessage,
     TokenCache,
     Verdict,
     fresh,
     id_part,
     not_found,
+    plain_part,
     read_body,
     reply_language,
     split_utf8,
@@ -225,18 +232,21 @@ def products_card(payload: Mapping[str, Any], language: str) -> dict[str, Any]:
     return card(PRODUCTS[language], elements)
 
 
-class FeishuOutput(RichOutputMixin, OutputChannel):
+class FeishuOutput(LatestRecipientMixin, RichOutputMixin, OutputChannel):
     """The bot's messages of one turn to one Feishu chat: `target` is
     (receive_id_type, receive_id), the shopper's open_id in a private chat, the
-    group's chat_id in a group."""
+    group's chat_id in a group (or the one `finder` finds for Rasa's recipient)."""
 
     @classmethod
     def name(cls) -> str:
         return "feishu"
 
-    def __init__(self, api: FeishuApi, target: tuple[str, str]) -> None:
+    def __init__(
+        self, api: FeishuApi, target: tuple[str, str] | None, finder: Finder | None = None
+    ) -> None:
         self.api = api
         self.target = target
+        self.finder = finder
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for piece in split_utf8(text, TEXT_LIMIT_BYTES):
@@ -290,6 +300,33 @@ class FeishuInput(ChinaPlatformInput):
 
     def output_for(self, message: Inbound) -> FeishuOutput:
         return FeishuOutput(self.api, message.target)
+
+    def get_output_channel(self) -> FeishuOutput | None:  # type: ignore[override]
+        """What Rasa sends on its own (output_channel=latest: the agent console's
+        replies, the rating question) goes to the chat the shopper last wrote in.
+        None: off."""
+        if not self.enabled:
+            return None
+        return FeishuOutput(self.api, None, finder=self.find_recipient)
+
+    async def find_recipient(self, sender_id: str) -> tuple[str, str] | None:
+        """The chat of `feishu:<open_id>`: as the latest callback named it, or the
+        shopper's private chat when the open_id was not hashed."""
+        remembered = await self.recipients.recall(sender_id)
+        if (
+            isinstance(remembered, list)
+            and len(remembered) == 2
+            and remembered[0] in ("open_id", "chat_id")
+            and isinstance(remembered[1], str)
+            and remembered[1]
+        ):
+            return (remembered[0], remembered[1])
+        platform, _, part = sender_id.partition(":")
+        open_id = plain_part(part) if platform == self.platform else None
+        if open_id is not None:
+            return ("open_id", open_id)
+        logger.warning("feishu: no known recipient for this conversation; a message was not sent")
+        return None
 
     def _token_ok(self, given: Any) -> bool:
         expected = self.settings.get("verification_token")

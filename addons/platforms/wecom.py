@@ -14,6 +14,9 @@ application message API (docs/channels.md; credentials.yml names WeComInput).
 What a shopper sees: text; product lists as news articles (picture, title, price,
 link to the product page) followed by numbered choices ("回复数字选择"); a number
 sent back is the button it stands for; orders with their tracking as text.
+
+Rasa's own messages (the agent console's replies, the rating question) go to the
+user of the conversation's latest callback (WeComInput.get_output_channel).
 """
 
 from __future__ import annotations
@@ -36,8 +39,10 @@ from sanic.response import HTTPResponse
 
 from addons.platforms.china_common import (
     ChinaPlatformInput,
+    Finder,
     HttpClient,
     Inbound,
+    LatestRecipientMixin,
     OnNewMessage,
     TokenCache,
     Verdict,
@@ -45,6 +50,7 @@ from addons.platforms.china_common import (
     id_part,
     not_found,
     offered_buttons,
+    plain_part,
     read_body,
     reply_language,
     split_utf8,
@@ -191,23 +197,25 @@ def truncate_utf8(text: str, limit_bytes: int) -> str:
     return data[: limit_bytes - 3].decode("utf-8", errors="ignore") + "…"
 
 
-class WeComOutput(RichOutputMixin, OutputChannel):
-    """The bot's messages of one turn to one WeCom user (`touser`). Buttons become
-    numbered choices, numbered on across the turn's messages in the order they were
-    sent, which is the order WeComInput reads them back from the tracker."""
+class WeComOutput(LatestRecipientMixin, RichOutputMixin, OutputChannel):
+    """The bot's messages of one turn to one WeCom user (`target`, the userid; or the
+    one `finder` finds for the recipient Rasa names). Buttons become numbered choices,
+    numbered on across the turn's messages in the order they were sent, which is the
+    order WeComInput reads them back from the tracker."""
 
     @classmethod
     def name(cls) -> str:
         return "wecom"
 
-    def __init__(self, api: WeComApi, touser: str) -> None:
+    def __init__(self, api: WeComApi, target: str | None, finder: Finder | None = None) -> None:
         self.api = api
-        self.touser = touser
+        self.target = target
+        self.finder = finder
         self.choices = 0  # buttons numbered so far in this turn
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for piece in split_utf8(text, TEXT_LIMIT_BYTES):
-            await self.api.send(self.touser, "text", {"content": piece})
+            await self.api.send(self.target, "text", {"content": piece})
 
     def number(self, buttons: Sequence[Mapping[str, Any]], language: str) -> str:
         first = self.choices + 1
@@ -226,7 +234,7 @@ class WeComOutput(RichOutputMixin, OutputChannel):
             return
         title = payloads.VIEW_IMAGE[reply_language("")]
         article = {"title": title, "url": url, "picurl": url}
-        await self.api.send(self.touser, "news", {"articles": [article]})
+        await self.api.send(self.target, "news", {"articles": [article]})
 
     async def send_shopmate(self, recipient_id: str, payload: dict[str, Any], text: str) -> None:
         language = reply_language(text, payload)
@@ -268,7 +276,7 @@ class WeComOutput(RichOutputMixin, OutputChannel):
                 title = f"{button.get('title', '')} · {item.get('title', index)}"
                 buttons.append({"title": title, "payload": button.get("payload", "")})
         if articles:
-            await self.api.send(self.touser, "news", {"articles": articles})
+            await self.api.send(self.target, "news", {"articles": articles})
             text = ""
         else:
             text = payloads.as_text(payload, language)
@@ -299,6 +307,28 @@ class WeComInput(ChinaPlatformInput):
 
     def output_for(self, message: Inbound) -> WeComOutput:
         return WeComOutput(self.api, str(message.target))
+
+    def get_output_channel(self) -> WeComOutput | None:  # type: ignore[override]
+        """What Rasa sends on its own (output_channel=latest: the agent console's
+        replies, the rating question) goes to the conversation's user. None: off."""
+        if not self.enabled:
+            return None
+        return WeComOutput(self.api, None, finder=self.find_recipient)
+
+    async def find_recipient(self, sender_id: str) -> str | None:
+        """The userid of `wecom:<corp>:<user>`: as the latest callback named it, or
+        the user part itself when it was not hashed (and the CorpID is ours)."""
+        remembered = await self.recipients.recall(sender_id)
+        if isinstance(remembered, str) and remembered:
+            return remembered
+        parts = sender_id.split(":")
+        corp = id_part(self.settings.get("corp_id"))
+        if len(parts) == 3 and parts[0] == self.platform and parts[1] == corp:
+            user = plain_part(parts[2])
+            if user is not None:
+                return user
+        logger.warning("wecom: no known recipient for this conversation; a message was not sent")
+        return None
 
     def _signed(self, args: Mapping[str, str], encrypted: str) -> bool:
         given = args.get("msg_signature", "")

@@ -602,6 +602,97 @@ def test_dingtalk_refuses_forged_stale_foreign_replayed_and_malformed_callbacks(
     assert [m["text"]["content"] for m in sent] == response_texts(domain, "utter_greet", "zh")
 
 
+# ================================================================ a person's reply
+
+
+def push_bot_message(channels: ChannelsShopMate, sender_id: str, text: str) -> None:
+    """A person's reply as the agent console sends one (web/agent.py), to the channel
+    the shopper last wrote on: a bot event with output_channel=latest. Rasa sends it
+    before it answers."""
+    answer = requests.post(
+        f"{channels.shopmate.rasa_url}/conversations/{sender_id}/tracker/events",
+        params={
+            "token": channels.shopmate.auth_token,
+            "output_channel": "latest",
+            "execute_side_effects": "true",
+        },
+        json=[{"event": "bot", "text": text}],
+        timeout=60,
+    )
+    answer.raise_for_status()
+
+
+def agent_note() -> str:
+    return f"人工客服：您好，我来帮您看看 {secrets.token_hex(3)}"
+
+
+def test_an_agents_reply_reaches_the_wecom_user(channels_shopmate: ChannelsShopMate) -> None:
+    user = new_id("agent")
+    wecom_says(channels_shopmate, user, "你好")
+    sender = f"wecom:{channels_shopmate.secrets['WECOM_CORP_ID']}:{user}"
+    assert channels_shopmate.shopmate.tracker(sender)["latest_input_channel"] == "wecom"
+    note = agent_note()
+    push_bot_message(channels_shopmate, sender, note)
+    last = wecom_sent(channels_shopmate, user)[-1]
+    assert last == {
+        "touser": user,
+        "msgtype": "text",
+        "agentid": int(channels_shopmate.secrets["WECOM_AGENT_ID"]),
+        "text": {"content": note},
+    }
+
+
+def test_an_agents_reply_reaches_the_feishu_chat_the_shopper_last_wrote_in(
+    channels_shopmate: ChannelsShopMate,
+) -> None:
+    open_id, group = new_id("ou_"), new_id("oc_")
+    data = feishu_message(channels_shopmate, open_id, "你好", chat_type="group", chat_id=group)
+    feishu_says(channels_shopmate, open_id, data, group)
+    note = agent_note()
+    push_bot_message(channels_shopmate, f"feishu:{open_id}", note)
+    last = feishu_sent(channels_shopmate, group)[-1]
+    assert (last["type"], last["msg_type"], last["content"]) == ("chat_id", "text", {"text": note})
+    assert feishu_sent(channels_shopmate, open_id) == [], "not in private: the group asked"
+    # The shopper then writes in private: the next reply goes there.
+    feishu_says(
+        channels_shopmate, open_id, feishu_message(channels_shopmate, open_id, "在吗"), open_id
+    )
+    note = agent_note()
+    push_bot_message(channels_shopmate, f"feishu:{open_id}", note)
+    last = feishu_sent(channels_shopmate, open_id)[-1]
+    assert (last["type"], last["content"]) == ("open_id", {"text": note})
+
+
+def test_an_agents_reply_reaches_dingtalk_while_the_session_webhook_is_valid(
+    channels_shopmate: ChannelsShopMate,
+) -> None:
+    conversation = new_id("cid")
+    dingtalk_says(channels_shopmate, conversation, "staff6", "你好")
+    note = agent_note()
+    push_bot_message(channels_shopmate, f"dingtalk:{conversation}:staff6", note)
+    last = dingtalk_sent(channels_shopmate, conversation)[-1]
+    assert last == {"msgtype": "text", "text": {"content": note}}
+    # A conversation whose sessionWebhook has since expired: nothing is sent.
+    expiring = new_id("cid")
+    data = dingtalk_message(channels_shopmate, expiring, "staff7", "你好")
+    data["sessionWebhookExpiredTime"] = int(time.time() * 1000) + 4000
+    users = len(user_events(channels_shopmate, f"dingtalk:{expiring}:staff7"))
+    assert dingtalk_post(channels_shopmate, data).status_code == 200
+    wait_turn(channels_shopmate, f"dingtalk:{expiring}:staff7", users)
+    answered = len(dingtalk_sent(channels_shopmate, expiring))
+    assert answered >= 1, "the message itself was answered"
+    time.sleep(max(0.0, data["sessionWebhookExpiredTime"] / 1000 - time.time()) + 0.5)
+    push_bot_message(channels_shopmate, f"dingtalk:{expiring}:staff7", agent_note())
+    time.sleep(QUIET_S)
+    assert len(dingtalk_sent(channels_shopmate, expiring)) == answered
+    log = channels_shopmate.shopmate.logs[1].read_text(encoding="utf-8", errors="replace")
+    line = next(
+        line for line in log.splitlines() if "no valid sessionWebhook for this conversation" in line
+    )
+    assert expiring not in line
+    assert "staff7" not in line
+
+
 # ================================================================ all three
 
 

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import struct
 import sys
@@ -486,7 +487,10 @@ def check_dingtalk() -> None:
     assert verdict.message is not None, verdict
     assert verdict.message.text == "你好"
     assert verdict.message.message_id == "msgA1"
-    assert verdict.message.target.startswith("https://oapi.dingtalk.com/robot/sendBySession")
+    assert verdict.message.target.webhook.startswith(
+        "https://oapi.dingtalk.com/robot/sendBySession"
+    )
+    assert verdict.message.target.expires_ms > time.time() * 1000
     conversation = verdict.message.sender_id.split(":")
     assert conversation[0] == "dingtalk", conversation
     assert conversation[2] == "manager7", conversation
@@ -709,6 +713,252 @@ async def check_tokens() -> None:
     assert last["params"] == {"receive_id_type": "chat_id"}
     assert last["headers"]["Authorization"].startswith("Bearer feishu-")
     assert json.loads(last["json_body"]["content"]) == {"text": "c"}
+
+
+# ---------------------------------------------------------------- Rasa sending on its own
+
+
+class FakeRedis:
+    """redis.asyncio's get/set (SET EX) in a dict; `down` makes every call fail."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, bytes] = {}
+        self.expiries: dict[str, int] = {}
+        self.down = False
+
+    async def set(self, key: str, value: str, ex: int | None = None, **_: Any) -> bool:
+        if self.down:
+            raise ConnectionError("redis down")
+        self.values[key] = value.encode()
+        self.expiries[key] = int(ex or 0)
+        return True
+
+    async def get(self, key: str) -> bytes | None:
+        if self.down:
+            raise ConnectionError("redis down")
+        return self.values.get(key)
+
+
+class Records(list):
+    """The log records of one logger, INFO and up, while it is attached
+    (`with Records(name) as records`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.logger = logging.getLogger(name)
+        self.handler = logging.Handler(logging.INFO)
+        self.handler.emit = self.append  # type: ignore[method-assign]
+        self.level = self.logger.level
+
+    def __enter__(self) -> Records:
+        self.logger.addHandler(self.handler)
+        self.logger.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+
+
+def latest_output(channel: Any, sender_id: str) -> Any:
+    """The output Rasa picks for output_channel=latest (rasa/server.py), for a tracker
+    whose latest message came in on `channel`."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.server import _get_output_channel
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    tracker = DialogueStateTracker.from_events(
+        sender_id, [UserUttered("你好", input_channel=channel.name())]
+    )
+    request = SimpleNamespace(
+        args={"output_channel": "latest"},
+        app=SimpleNamespace(ctx=SimpleNamespace(input_channels=[channel])),
+    )
+    output = _get_output_channel(request, tracker)
+    assert not isinstance(output, CollectingOutputChannel), "collected, not delivered"
+    return output
+
+
+async def ignore(_: Any) -> None:
+    pass
+
+
+async def check_latest_wecom() -> None:
+    from addons.platforms import wecom
+    from addons.platforms.china_common import id_part
+
+    channel = connector(wecom.WeComInput, WECOM_ENV)
+    handler = route(channel, ignore)
+    # A userid with characters a sender id cannot carry: hashed, so only the
+    # callback's record of it reaches the user.
+    user = "张三.li"
+    sender = f"wecom:ww1234567890abcdef:{id_part(user)}"
+    assert user not in sender
+    args, body = wecom_callback(wecom_message("你好", user=user, msg_id="latest-1"))
+    assert (await call(handler, "POST", args, body=body)).status == 200
+    await channel.drain()
+    output = latest_output(channel, sender)
+    assert isinstance(output, wecom.WeComOutput)
+    before = len(channel.http.sent("/message/send"))
+    await output.send_response(sender, {"text": "人工客服：您好"})
+    rating = [{"title": str(n), "payload": f"/rate_service{{{n}}}"} for n in range(1, 6)]
+    await output.send_response(sender, {"text": "请打分", "buttons": rating, "language": "zh"})
+    sent = [c["json_body"] for c in channel.http.sent("/message/send")[before:]]
+    assert [b["touser"] for b in sent] == [user, user], sent
+    assert sent[0]["text"] == {"content": "人工客服：您好"}
+    assert sent[1]["text"]["content"].endswith("请回复数字 1-5"), sent[1]
+    # Another process (no record): a plain userid is its own sender id part.
+    other = connector(wecom.WeComInput, WECOM_ENV)
+    output = other.get_output_channel()
+    await output.send_response("wecom:ww1234567890abcdef:lisi", {"text": "a"})
+    assert other.http.sent("/message/send")[-1]["json_body"]["touser"] == "lisi"
+    # A hashed part nobody recorded, another CorpID, another platform: nothing sent.
+    with Records("addons.platforms.wecom") as records:
+        for unknown in (sender, "wecom:wwother:lisi", "feishu:lisi"):
+            output = other.get_output_channel()
+            await output.send_response(unknown, {"text": "b"})
+            await output.send_response(unknown, {"text": "c"})
+    assert len(other.http.sent("/message/send")) == 1
+    assert len(records) == 3, [r.getMessage() for r in records]  # one line per output
+    assert all("lisi" not in r.getMessage() and "wwother" not in r.getMessage() for r in records)
+
+
+async def check_latest_feishu() -> None:
+    from addons.platforms import feishu
+
+    channel = connector(feishu.FeishuInput, FEISHU_ENV)
+    handler = route(channel, ignore)
+    # The shopper last wrote in a group: Rasa's messages go to that group.
+    headers, body = feishu_callback(feishu_event("@_user_1 你好", "group", "ev-latest-1"))
+    assert (await call(handler, "POST", headers=headers, body=body)).status == 200
+    await channel.drain()
+    output = latest_output(channel, "feishu:ou_abc123")
+    assert isinstance(output, feishu.FeishuOutput)
+    await output.send_response("feishu:ou_abc123", {"text": "人工客服：您好"})
+    last = channel.http.sent("/im/v1/messages")[-1]
+    assert last["params"] == {"receive_id_type": "chat_id"}
+    assert last["json_body"]["receive_id"] == "oc_group1"
+    assert json.loads(last["json_body"]["content"]) == {"text": "人工客服：您好"}
+    # Then in private: there.
+    headers, body = feishu_callback(feishu_event("你好", "p2p", "ev-latest-2"))
+    assert (await call(handler, "POST", headers=headers, body=body)).status == 200
+    await channel.drain()
+    rating = [{"title": str(n), "payload": f"/rate_service{{{n}}}"} for n in range(1, 6)]
+    output = channel.get_output_channel()
+    await output.send_response("feishu:ou_abc123", {"text": "请打分", "buttons": rating})
+    last = channel.http.sent("/im/v1/messages")[-1]
+    assert (last["params"]["receive_id_type"], last["json_body"]["receive_id"]) == (
+        "open_id",
+        "ou_abc123",
+    )
+    assert last["json_body"]["msg_type"] == "interactive"
+    # Another process, no record: the open_id in the sender id, its private chat.
+    other = connector(feishu.FeishuInput, FEISHU_ENV)
+    await other.get_output_channel().send_response("feishu:ou_zzz", {"text": "a"})
+    assert other.http.sent("/im/v1/messages")[-1]["json_body"]["receive_id"] == "ou_zzz"
+    with Records("addons.platforms.feishu") as records:
+        await other.get_output_channel().send_response("feishu:h" + "0" * 32, {"text": "b"})
+    assert len(other.http.sent("/im/v1/messages")) == 1
+    assert len(records) == 1
+
+
+async def check_latest_dingtalk() -> None:
+    from addons.platforms import dingtalk
+    from addons.platforms.china_common import RECIPIENT_TTL_S, RecipientBook
+
+    now = [time.time()]
+    redis = FakeRedis()
+    channel = connector(dingtalk.DingTalkInput, DINGTALK_ENV, clock=lambda: now[0])
+    channel.recipients._redis = redis
+    handler = route(channel, ignore)
+    data = dingtalk_body("你好", msg_id="latest-1")
+    expires_ms = data["sessionWebhookExpiredTime"]
+    answer = await call(handler, "POST", headers=dingtalk_headers(), body=json.dumps(data).encode())
+    assert answer.status == 200
+    await channel.drain()
+    sender = channel.check_callback(dingtalk_headers(), json.dumps(data).encode()).message.sender_id
+    output = latest_output(channel, sender)
+    assert isinstance(output, dingtalk.DingTalkOutput)
+    await output.send_response(sender, {"text": "人工客服：您好"})
+    assert channel.http.calls[-1]["url"] == data["sessionWebhook"]
+    assert channel.http.calls[-1]["json_body"] == {
+        "msgtype": "text",
+        "text": {"content": "人工客服：您好"},
+    }
+    # In Redis until the webhook expires: another Rasa instance sends there too.
+    (key,) = redis.values
+    assert key == f"shopmate:recipient:dingtalk:{sender}"
+    assert 3590 <= redis.expiries[key] <= 3600, redis.expiries
+    other = connector(dingtalk.DingTalkInput, DINGTALK_ENV, clock=lambda: now[0])
+    other.recipients._redis = redis
+    await other.get_output_channel().send_response(sender, {"text": "b"})
+    assert other.http.calls[-1]["url"] == data["sessionWebhook"]
+    # Redis down: what this process remembers.
+    redis.down = True
+    await channel.get_output_channel().send_response(sender, {"text": "c"})
+    assert channel.http.calls[-1]["json_body"]["text"]["content"] == "c"
+    redis.down = False
+    # Expired, unknown, or a webhook that was never allowed: one line, nothing sent.
+    calls = len(channel.http.calls)
+    now[0] = expires_ms / 1000 + 1
+    with Records("addons.platforms.dingtalk") as records:
+        output = channel.get_output_channel()
+        await output.send_response(sender, {"text": "d"})
+        await output.send_response(sender, {"text": "e"})
+        await channel.get_output_channel().send_response("dingtalk:cid1:nobody", {"text": "f"})
+        redis.values[key] = json.dumps(
+            {"webhook": "https://evil.example/robot", "expires_ms": expires_ms * 2}
+        ).encode()
+        await channel.get_output_channel().send_response(sender, {"text": "g"})
+    assert len(channel.http.calls) == calls
+    messages = [r.getMessage() for r in records]
+    assert len(messages) == 3, messages
+    assert all("no valid sessionWebhook" in m for m in messages), messages
+    assert all("cid" not in m and "http" not in m and "manager7" not in m for m in messages)
+    # A message without an expiry is answered, its webhook not kept for later.
+    now[0] = time.time()
+    fresh_channel = connector(dingtalk.DingTalkInput, DINGTALK_ENV)
+    undated = {**dingtalk_body("你好", msg_id="latest-2")}
+    undated.pop("sessionWebhookExpiredTime")
+    verdict = fresh_channel.check_callback(dingtalk_headers(), json.dumps(undated).encode())
+    assert verdict.message is not None
+    assert verdict.message.target.expires_ms is None
+    await fresh_channel.answer(fake_request(), verdict, ignore)
+    await fresh_channel.drain()
+    assert await fresh_channel.recipients.recall(verdict.message.sender_id) is None
+    # The book is bounded: the oldest conversation goes first.
+    moment = [0.0]
+    book = RecipientBook("dingtalk", limit=2, clock=lambda: moment[0])
+    for name in ("a", "b", "c"):
+        await book.remember(name, name)
+    assert [await book.recall(name) for name in ("a", "b", "c")] == [None, "b", "c"]
+    await book.remember("d", ["chat_id", "d"], ttl_s=0.001)
+    assert await book.recall("d") == ["chat_id", "d"], "kept at least a second"
+    moment[0] += 1
+    assert await book.recall("d") is None, "then forgotten"
+    await book.remember("e", "e")
+    moment[0] += RECIPIENT_TTL_S
+    assert await book.recall("e") is None
+
+
+async def check_latest_outputs() -> None:
+    from addons.platforms import dingtalk, feishu, wecom
+    from addons.settings import platform_settings
+
+    for cls in (wecom.WeComInput, feishu.FeishuInput, dingtalk.DingTalkInput):
+        off = cls(settings=platform_settings(cls.platform, {}), http=FakeHttp())
+        assert off.get_output_channel() is None, cls
+    broken = {**WECOM_ENV, "WECOM_AES_KEY": "short"}
+    assert (
+        wecom.WeComInput(
+            settings=platform_settings("wecom", broken), http=FakeHttp()
+        ).get_output_channel()
+        is None
+    )
+    await check_latest_wecom()
+    await check_latest_feishu()
+    await check_latest_dingtalk()
 
 
 # ---------------------------------------------------------------- what shoppers see
@@ -965,6 +1215,7 @@ def main() -> None:
     asyncio.run(check_wecom_rendering())
     asyncio.run(check_feishu_rendering())
     asyncio.run(check_dingtalk_rendering())
+    asyncio.run(check_latest_outputs())
     print("platforms china: ok")
 
 
