@@ -153,6 +153,33 @@ class SupportSettings:
     )
 
 
+# ---------------------------------------------------------------- the report (REPORT_*)
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Store insight (shopmate/analytics, `make report`): where the stores are, and
+    the secret that keys the conversations' hashes."""
+
+    # Rasa's tracker store, as addons/settings.py configures it: TRACKER_DB_URL
+    # (PostgreSQL), else the SQLite file TRACKER_SQLITE_PATH (default var/tracker.db).
+    tracker: str = field(
+        default_factory=lambda: _env("TRACKER_DB_URL", "")
+        or str(PROJECT_ROOT / _env("TRACKER_SQLITE_PATH", "var/tracker.db"))
+    )
+    # REPORT_SECRET, else the page's SESSION_SECRET; empty: a random one per report
+    # (hashes then differ from one report to the next).
+    secret: str = field(
+        default_factory=lambda: _env("REPORT_SECRET", "") or _env("SESSION_SECRET", ""),
+        repr=False,
+    )
+    out: Path = field(
+        default_factory=lambda: Path(
+            _env("REPORT_OUT", str(PROJECT_ROOT / "var" / "report" / "report.html"))
+        )
+    )
+
+
 # ---------------------------------------------------------------- the action server
 
 
