@@ -164,8 +164,10 @@ class ReportSettings:
     # Rasa's tracker store, as addons/settings.py configures it: TRACKER_DB_URL
     # (PostgreSQL), else the SQLite file TRACKER_SQLITE_PATH (default var/tracker.db).
     tracker: str = field(
-        default_factory=lambda: _env("TRACKER_DB_URL", "")
-        or str(PROJECT_ROOT / _env("TRACKER_SQLITE_PATH", "var/tracker.db"))
+        default_factory=lambda: (
+            _env("TRACKER_DB_URL", "")
+            or str(PROJECT_ROOT / _env("TRACKER_SQLITE_PATH", "var/tracker.db"))
+        )
     )
     # REPORT_SECRET, else the page's SESSION_SECRET; empty: a random one per report
     # (hashes then differ from one report to the next).

@@ -25,8 +25,10 @@ import hmac
 import json
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,16 +37,26 @@ import httpx
 import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import SQLAlchemyError
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette_csrf.middleware import CSRFMiddleware
 
+from shopmate.analytics.build import ReportSources, build_report
+from shopmate.analytics.report import CSS as REPORT_CSS
 from shopmate.db.session import Database
 from shopmate.orders import OrderNotAccessible, OrderService, OrderSummary, Requester
 from shopmate.support.tickets import QueueView, TicketDesk, TicketError, TicketView
@@ -89,6 +101,11 @@ class ConsoleConfig:
     cookie_secure: bool = False
     poll_s: float = 1.0
     canned: list[dict[str, str]] = field(default_factory=list)
+    # Rasa's tracker store for /agent/insight (a database URL or an SQLite path);
+    # None: the insight page says it is not configured.
+    tracker_url: str | None = None
+    # Keys the report's conversation hashes (REPORT_SECRET; else the session secret).
+    report_secret: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], rasa_url: str) -> ConsoleConfig | None:
@@ -107,7 +124,17 @@ class ConsoleConfig:
             database_url=get_settings().database_url,
             cookie_secure=env.get("AGENT_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             canned=load_canned_replies(),
+            tracker_url=tracker_store(env),
+            report_secret=env.get("REPORT_SECRET", ""),
         )
+
+
+def tracker_store(env: Mapping[str, str]) -> str:
+    """Rasa's tracker store as addons/settings.py configures it: TRACKER_DB_URL, else
+    the SQLite file TRACKER_SQLITE_PATH (default var/tracker.db, from the project root)."""
+    if env.get("TRACKER_DB_URL"):
+        return env["TRACKER_DB_URL"]
+    return str(WEB_ROOT.parent / (env.get("TRACKER_SQLITE_PATH") or "var/tracker.db"))
 
 
 def load_canned_replies(path: Path = CANNED_REPLIES) -> list[dict[str, str]]:
@@ -224,6 +251,7 @@ class AgentConsole:
         self.orders = orders
         self.rasa = rasa
         self.hasher = PasswordHasher()
+        self.insight = InsightPage(self)
 
     @classmethod
     def from_config(cls, config: ConsoleConfig) -> AgentConsole:
@@ -271,8 +299,13 @@ class AgentConsole:
             Route("/tickets/{ticket_id:int}/handback", self.hand_back, methods=["POST"]),
             Route("/tickets/{ticket_id:int}/stream", self.stream, methods=["GET"]),
         ]
+        pages = [
+            Route("/", self.page, methods=["GET"]),
+            Route("/insight", self.insight.page, methods=["GET"]),
+            Route("/insight/report.css", self.insight.stylesheet, methods=["GET"]),
+        ]
         return Starlette(
-            routes=[Route("/", self.page, methods=["GET"]), Mount("/api", routes=api)],
+            routes=[*pages, Mount("/api", routes=api)],
             middleware=middleware,
         )
 
@@ -478,6 +511,61 @@ class AgentConsole:
                 await asyncio.sleep(self.config.poll_s)
 
         return EventSourceResponse(lines(), ping=15)
+
+
+class InsightPage:
+    """/agent/insight: the store insight report (shopmate/analytics) for signed-in
+    agents, over the console's order database and the tracker store. `?days=N` (default
+    30, 0: everything); a report is reused for INSIGHT_CACHE_S unless `?refresh=1`."""
+
+    CACHE_S = 300.0
+    DEFAULT_DAYS = 30
+
+    def __init__(self, console: AgentConsole) -> None:
+        self.console = console
+        self._cache: dict[int, tuple[float, str]] = {}
+        self._building = asyncio.Lock()
+
+    def _days(self, request: Request) -> int:
+        raw = request.query_params.get("days", str(self.DEFAULT_DAYS))
+        return min(int(raw), 3660) if raw.isdigit() else self.DEFAULT_DAYS
+
+    def _build(self, tracker_url: str, days: int) -> str:
+        config = self.console.config
+        since = datetime.now(UTC) - timedelta(days=days) if days else None
+        sources = ReportSources(
+            tracker=tracker_url,
+            database_url=config.database_url,
+            secret=config.report_secret or config.session_secret,
+            since=since,
+        )
+        return build_report(sources, stylesheet_href="insight/report.css")
+
+    async def page(self, request: Request) -> Response:
+        try:
+            self.console._signed_in(request)
+        except PermissionError:
+            return RedirectResponse(request.scope.get("root_path", "") + "/", status_code=303)
+        tracker_url = self.console.config.tracker_url
+        if tracker_url is None:
+            return PlainTextResponse("no tracker store configured\n", status_code=503)
+        days = self._days(request)
+        async with self._building:
+            cached = self._cache.get(days)
+            fresh = cached is not None and time.monotonic() - cached[0] < self.CACHE_S
+            if cached is None or not fresh or request.query_params.get("refresh"):
+                try:
+                    report = await run_in_threadpool(self._build, tracker_url, days)
+                except FileNotFoundError:
+                    return PlainTextResponse("the tracker store is missing\n", status_code=503)
+                except SQLAlchemyError as error:  # a database down: a clear 502, no details
+                    logger.warning("insight failed: %s", type(error).__name__)
+                    return PlainTextResponse("the stores are unavailable\n", status_code=502)
+                cached = self._cache[days] = (time.monotonic(), report)
+        return HTMLResponse(cached[1], headers={"Cache-Control": "no-store"})
+
+    async def stylesheet(self, request: Request) -> Response:
+        return Response(REPORT_CSS, media_type="text/css")
 
 
 def hash_password() -> None:

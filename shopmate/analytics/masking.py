@@ -20,7 +20,7 @@ KEY_CHARS = 12
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # "北京市朝阳区建国路" -> every place fragment ending in an address word.
 CHINESE_PLACE = re.compile(
-    r"[\u4e00-\u9fff]{1,8}?(?:省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|栋|楼|室)"
+    r"[\u4e00-\u9fff*]{1,8}?(?:省|市|区|县|镇|乡|村|路|街|道|巷|弄|号|栋|楼|室)"
 )
 MAX_TEXT_CHARS = 120
 

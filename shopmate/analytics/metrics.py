@@ -196,10 +196,14 @@ def facts_of(
                 message_language[index] = str(event.data["value"])
         elif event.kind == "action" and event.action:
             previous_at = _action(facts, event, turn, previous_at)
-        elif event.kind == "pause":
-            facts.handed_over = True
-            if paused_at is None:
-                paused_at = event.timestamp
+        elif event.kind in ("pause", "resume"):
+            # A person's time is not the bot's: the turn ends, the next action's time
+            # starts at the resume.
+            _close_turn(facts, turn)
+            turn, previous_at = None, event.timestamp
+            if event.kind == "pause":
+                facts.handed_over = True
+                paused_at = event.timestamp if paused_at is None else paused_at
         elif event.kind == "bot":
             metadata = _metadata(event)
             utter = str(metadata.get("utter_action") or "")
