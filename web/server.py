@@ -2,12 +2,16 @@
 
     python web/server.py --host 127.0.0.1 --port 8080 --rasa-url http://127.0.0.1:5005
 
-The browser talks to Rasa's socketio channel directly; this server hands out static
-files, the Rasa address and the widget's conversation: `POST /session` issues a new
-conversation id signed with SESSION_SECRET, which Rasa's Socket.IO channel checks
-before a socket may join it (shopmate/sessions.py). With `--demo-login` it also signs a
-customer token for one of the listed demo customers, bound to that conversation;
-only on a loopback address and never with SHOPMATE_PROFILE=production.
+The browser talks to Rasa's socketio channel directly; this server hands out the shop's
+pages, static files, the Rasa address and the widget's conversation: `POST /session`
+issues a new conversation id signed with SESSION_SECRET, which Rasa's Socket.IO channel
+checks before a socket may join it (shopmate/sessions.py), and `POST /history` gives
+that conversation's messages back after a reload (web/chat_history.py; needs
+RASA_AUTH_TOKEN). The shop's pages (`/`, `/product/<code>`, `/img/<code>.svg`) show the
+catalog the assistant knows (web/shop_pages.py, DATABASE_URL as the actions read it);
+`/widget.js` is the one tag a page embeds the assistant with. With `--demo-login` it
+also signs a customer token for one of the listed demo customers, bound to that
+conversation; only on a loopback address and never with SHOPMATE_PROFILE=production.
 
 `create_app(WebConfig(...))` is the ASGI application (importing this module starts,
 reads and binds nothing); `WebConfig.extra_routes` are appended after the page's own
@@ -22,6 +26,7 @@ import ipaddress
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -39,7 +44,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -50,10 +55,13 @@ WEB_ROOT = Path(__file__).resolve().parent
 
 STATIC_ROOT = WEB_ROOT / "static"
 INDEX_HTML = STATIC_ROOT / "index.html"
+WIDGET_JS = STATIC_ROOT / "widget.js"
 SOCKET_IO_CLIENT = WEB_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 SOCKET_PATH = "/socket.io/"
 SESSION_HEADER = "X-ShopMate-Session"
 PRODUCTION_PROFILES = ("prod", "production")
+# A product code in a path (as the catalog stores them: "P00012"); nothing else is looked up.
+CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 # Customer ids are database integers: a longer digit string names none of them (and
 # int() refuses strings over 4300 digits).
 MAX_ID_DIGITS = 18
@@ -70,6 +78,8 @@ CONTENT_TYPES = {
 JSON = CONTENT_TYPES[".json"]
 TEXT_PLAIN = "text/plain; charset=utf-8"
 NOT_FOUND = b"not found\n"
+# Generated product pictures change only with the catalog.
+IMAGE_CACHE = "public, max-age=3600"
 
 logger = logging.getLogger("shopmate.web")
 
@@ -82,6 +92,23 @@ class DemoLoginService(Protocol):
     def token_for(self, customer_id: int, conversation: str) -> str | None: ...
 
 
+class ShopService(Protocol):
+    """The shop's pages (web/shop_pages.py); blocking: they read the catalog."""
+
+    def home(self, category: str | None = None) -> str: ...
+
+    def product(self, code: str) -> str | None: ...
+
+    def image(self, code: str) -> str | None: ...
+
+
+class HistoryService(Protocol):
+    """A widget conversation's messages (web/chat_history.py), read from Rasa; raises
+    OSError (ConnectionError) when Rasa cannot be read."""
+
+    async def messages(self, session_id: str) -> list[dict[str, Any]]: ...
+
+
 @dataclass(frozen=True)
 class WebConfig:
     """What the page's application serves.
@@ -90,13 +117,18 @@ class WebConfig:
     /config.json and allowed by the CSP). sessions: signs the widget's conversations
     (None: `POST /session` answers 404). demo_login: serves /demo/* (None: 404); the
     server must listen on a loopback address only (build_server checks it).
-    extra_routes: Starlette routes or mounts appended after the page's own.
+    extra_routes: Starlette routes or mounts appended after the page's own. shop: the
+    catalog's pages (None: `/` is the static page, no product pages or pictures).
+    history: the conversation after a reload (None, or no sessions: `POST /history`
+    answers 404 and the widget shows none).
     """
 
     rasa_url: str
     sessions: SessionTokens | None = None
     demo_login: DemoLoginService | None = None
     extra_routes: list[BaseRoute] = field(default_factory=list)
+    shop: ShopService | None = None
+    history: HistoryService | None = None
 
 
 def normalize_rasa_url(value: str) -> str:
@@ -173,8 +205,12 @@ def not_found() -> Response:
     return Response(NOT_FOUND, status_code=404, media_type=TEXT_PLAIN)
 
 
-def json_response(value: Any, ensure_ascii: bool = True) -> Response:
-    return Response(json.dumps(value, ensure_ascii=ensure_ascii).encode(), media_type=JSON)
+def json_response(value: Any, ensure_ascii: bool = True, status_code: int = 200) -> Response:
+    return Response(
+        json.dumps(value, ensure_ascii=ensure_ascii).encode(),
+        status_code=status_code,
+        media_type=JSON,
+    )
 
 
 def log_path(scope: Scope) -> str:
@@ -216,25 +252,35 @@ class PageHeaders:
             logger.info('%s "%s %s" %s', address, scope["method"], log_path(scope), status)
 
 
+async def send_file(path: Path) -> Response:
+    body = await run_in_threadpool(read_file, path)
+    if body is None:
+        return not_found()
+    return Response(body, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+
+
 def page_routes(config: WebConfig) -> list[BaseRoute]:
-    """The page, its static files, the Socket.IO client, /config.json and /session."""
+    """The page, its static files, the Socket.IO client, /config.json, /session and
+    /history; the shop's pages when `config.shop` is set."""
     rasa_url = normalize_rasa_url(config.rasa_url)
     config_body = json.dumps({"rasaUrl": rasa_url, "socketPath": SOCKET_PATH}).encode()
-
-    async def send_file(path: Path) -> Response:
-        body = await run_in_threadpool(read_file, path)
-        if body is None:
-            return not_found()
-        return Response(body, media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"))
+    shop = config.shop
 
     async def index(request: Request) -> Response:
-        return await send_file(INDEX_HTML)
+        if shop is None:
+            return await send_file(INDEX_HTML)
+        category = (request.query_params.getlist("category") or [""])[0] or None
+        page = await run_in_threadpool(shop.home, category)
+        return HTMLResponse(page)
 
     async def client_config(request: Request) -> Response:
         return Response(config_body, media_type=JSON)
 
     async def socket_io_client(request: Request) -> Response:
         return await send_file(SOCKET_IO_CLIENT)
+
+    async def widget(request: Request) -> Response:
+        return await send_file(WIDGET_JS)
 
     async def static(request: Request) -> Response:
         found = await run_in_threadpool(resolve_static, request.path_params["path"])
@@ -245,8 +291,11 @@ def page_routes(config: WebConfig) -> list[BaseRoute]:
         Route("/index.html", index, methods=["GET"]),
         Route("/config.json", client_config, methods=["GET"]),
         Route("/vendor/socket.io.min.js", socket_io_client, methods=["GET"]),
+        Route("/widget.js", widget, methods=["GET"]),
         Route("/static/{path:path}", static, methods=["GET"]),
     ]
+    if shop is not None:
+        routes += shop_routes(shop)
     sessions = config.sessions
     if sessions is not None:
 
@@ -256,7 +305,55 @@ def page_routes(config: WebConfig) -> list[BaseRoute]:
             return json_response({"session_id": session_id, "session_token": token})
 
         routes.append(Route("/session", new_session, methods=["POST"]))
+        if config.history is not None:
+            routes.append(history_route(sessions, config.history))
     return routes
+
+
+def shop_routes(shop: ShopService) -> list[BaseRoute]:
+    """/product/<code> and /img/<code>.svg: read in a worker thread; a code that is not
+    one (web/shop_pages.py CODE) is not looked up."""
+
+    def code_of(raw: str) -> str | None:
+        return raw if raw.isascii() and CODE.fullmatch(raw) else None
+
+    async def product(request: Request) -> Response:
+        code = code_of(request.path_params["code"])
+        page = await run_in_threadpool(shop.product, code) if code else None
+        return HTMLResponse(page) if page is not None else not_found()
+
+    async def image(request: Request) -> Response:
+        name = str(request.path_params["name"])
+        code = code_of(name.removesuffix(".svg")) if name.endswith(".svg") else None
+        svg = await run_in_threadpool(shop.image, code) if code else None
+        if svg is None:
+            return not_found()
+        return Response(
+            svg.encode(), media_type=CONTENT_TYPES[".svg"], headers={"Cache-Control": IMAGE_CACHE}
+        )
+
+    return [
+        Route("/product/{code}", product, methods=["GET"]),
+        Route("/img/{name}", image, methods=["GET"]),
+    ]
+
+
+def history_route(sessions: SessionTokens, history: HistoryService) -> BaseRoute:
+    """POST /history: the messages of the conversation the X-ShopMate-Session token
+    names, and of no other; a missing or forged token gets the same 404 as a wrong path."""
+
+    async def read_history(request: Request) -> Response:
+        session_id = sessions.verify(request.headers.get(SESSION_HEADER))
+        if session_id is None:
+            return not_found()
+        try:
+            messages = await history.messages(session_id)
+        except OSError as error:  # Rasa down or answering nonsense: no history shown
+            logger.warning("history unavailable: %s", error)
+            return json_response({"messages": []}, status_code=503)
+        return json_response({"messages": messages}, ensure_ascii=False)
+
+    return Route("/history", read_history, methods=["POST"])
 
 
 def demo_routes(login: DemoLoginService, sessions: SessionTokens | None) -> list[BaseRoute]:
@@ -398,6 +495,8 @@ def build_server(
     demo_login: DemoLoginService | None = None,
     session_secret: str | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    shop: ShopService | None = None,
+    history: HistoryService | None = None,
 ) -> WebServer:
     """A ready-to-serve server; port 0 picks a free port (see server.server_address).
     Without a session secret (argument or SESSION_SECRET) it issues no conversations."""
@@ -406,8 +505,8 @@ def build_server(
     secret = session_secret or os.environ.get("SESSION_SECRET")
     sessions = SessionTokens(secret) if secret else None
     rasa_url = normalize_rasa_url(rasa_url)
-    app = create_app(WebConfig(rasa_url, sessions, demo_login, list(extra_routes)))
-    return WebServer(app, host, port, response_headers(rasa_url))
+    config = WebConfig(rasa_url, sessions, demo_login, list(extra_routes), shop, history)
+    return WebServer(create_app(config), host, port, response_headers(rasa_url))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -456,8 +555,25 @@ def main(argv: list[str] | None = None) -> None:
         print(f"agent console: http://{args.host}:{args.port}/agent", flush=True)
     else:
         print("agent console: off (set AGENT_ACCOUNTS, see docs/handoff.md)", flush=True)
+    from chat_history import ConversationHistory  # the project's code, as above
+    from shop_pages import ShopPages
+
+    # The conversation after a reload, read through Rasa's HTTP API: only with its token.
+    rasa_token = os.environ.get("RASA_AUTH_TOKEN", "")
+    history = None
+    if rasa_token:
+        api_url = normalize_rasa_url(os.environ.get("RASA_API_URL") or args.rasa_url)
+        history = ConversationHistory(api_url, rasa_token)
+    else:
+        print("chat history after a reload: off (set RASA_AUTH_TOKEN)", flush=True)
     server = build_server(
-        args.host, args.port, args.rasa_url, demo_login, extra_routes=extra_routes
+        args.host,
+        args.port,
+        args.rasa_url,
+        demo_login,
+        extra_routes=extra_routes,
+        shop=ShopPages.from_settings(),
+        history=history,
     )
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     port = server.server_address[1]

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -184,9 +185,12 @@ def test_the_command_line_needs_the_session_secret(monkeypatch: pytest.MonkeyPat
         load_web_server().main(["--port", "0"])
 
 
-def test_the_command_line_serves_until_sigterm_then_stops_cleanly() -> None:
+def test_the_command_line_serves_until_sigterm_then_stops_cleanly(tmp_path: Path) -> None:
     env = {**os.environ, "SESSION_SECRET": SESSION_SECRET, "PYTHONUNBUFFERED": "1"}
+    # A catalog with no tables yet: the shop's page still comes up, with a notice.
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'shop.db'}"
     env.pop("SHOPMATE_PROFILE", None)
+    env.pop("RASA_AUTH_TOKEN", None)
     process = subprocess.Popen(
         [sys.executable, "web/server.py", "--port", "0", "--rasa-url", RASA_URL],
         cwd=PROJECT_ROOT,
@@ -207,6 +211,9 @@ def test_the_command_line_serves_until_sigterm_then_stops_cleanly() -> None:
         base_url = lines[-1].split(": ", 1)[1].strip()
         assert requests.get(f"{base_url}/config.json?token=SECRET-TOKEN", timeout=5).ok
         assert requests.post(f"{base_url}/session", timeout=5).ok
+        home = requests.get(f"{base_url}/", timeout=5)
+        assert home.ok
+        assert "The catalog is unavailable" in home.text
         process.send_signal(signal.SIGTERM)
         output = "".join(lines) + process.communicate(timeout=20)[0]
     finally:
@@ -218,4 +225,5 @@ def test_the_command_line_serves_until_sigterm_then_stops_cleanly() -> None:
     assert output.rstrip().endswith("ShopMate web page: stopped"), output
     assert '"GET /config.json" 200' in output
     assert '"POST /session" 200' in output
+    assert "chat history after a reload: off (set RASA_AUTH_TOKEN)" in output
     assert "SECRET-TOKEN" not in output
