@@ -221,6 +221,14 @@ class GuardedSocketIOInput(SocketIOInput):
         self.joined: dict[str, str] = {}
         self.addresses: dict[str, str] = {}
 
+    def get_output_channel(self) -> ShopSocketIOOutput | None:  # type: ignore[override]
+        """What Rasa's HTTP API sends through (output_channel=socketio or latest: a
+        person's reply, the rating after a hand-back): the rich output, as in a turn."""
+        sio = getattr(self, "sio", None)
+        if sio is None:
+            return None
+        return ShopSocketIOOutput(sio, self.bot_message_evt)
+
     def origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
         own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
         allowed = origin_allowed(origin, self.settings.shop_origins, own)

@@ -228,3 +228,36 @@ def test_malformed_socket_messages_get_a_polite_answer(
         assert reply["text"] == response_texts(domain, "utter_greet", "en")[0]
     finally:
         client.close()
+
+
+def test_a_rich_message_pushed_through_the_http_api_reaches_the_widget_as_a_card(
+    shopmate: ShopMate,
+) -> None:
+    """A person's message or the rating after a hand-back goes through Rasa's HTTP API
+    (output_channel=latest): a ShopMate payload arrives as the widget's rich message."""
+    from shopmate import payloads
+
+    client = WidgetClient(shopmate.rasa_url)
+    try:
+        client.say("你好")
+        client.drain(1.0)
+        card = payloads.order_card({"number": "A1000002", "timeline": []}, "zh")
+        import requests
+
+        pushed = requests.post(
+            f"{shopmate.rasa_url}/conversations/{client.session_id}/tracker/events",
+            params={
+                "token": shopmate.auth_token,
+                "output_channel": "latest",
+                "execute_side_effects": "true",
+            },
+            json=[{"event": "bot", "text": "您的订单", "data": {"custom": payloads.custom(card)}}],
+            timeout=30,
+        )
+        assert pushed.status_code == 200, pushed.text
+        got = client.drain(3.0)
+        assert any(
+            isinstance(m, dict) and m.get("shopmate", {}).get("type") == "order_card" for m in got
+        ), got
+    finally:
+        client.close()
