@@ -21,7 +21,7 @@ NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
 .PHONY: help install install-browser env db index train run agent-account shell test lint typecheck validate \
-        unit integration rasa-test eval eval-sentiment bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install clean
+        unit integration rasa-test eval eval-sentiment bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install report make-trackers clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -144,6 +144,12 @@ bench-llm: install ## Generator: tokens/s, latency and fallback reasons per back
 
 bench-install: ## Cold install time of both runtimes (fresh venvs, no pip cache)
 	scripts/bench_install.sh
+
+report: $(ACTIONS_VENV)/.installed ## Store insight: conversation analytics from the tracker store, var/report/report.html (docs/analytics.md)
+	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m scripts.report $(REPORT_ARGS)
+
+make-trackers: $(ACTIONS_VENV)/.installed ## A tracker store of 10,000 generated conversations for measuring `make report` (var/bench/tracker-10k.db)
+	$(PY) -m scripts.make_trackers --conversations 10000 --out var/bench/tracker-10k.db
 
 clean: ## Remove trained models, results and var/ (keeps the venvs)
 	rm -rf models/*.tar.gz results var

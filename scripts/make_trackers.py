@@ -225,9 +225,9 @@ class Writer:
             after_s=rng.uniform(0.02, 0.6),
         )
 
-    def bot(self, text: str, utter: str | None, **metadata: Any) -> None:
+    def bot(self, text: str, utter: str | None, after_s: float = 0.01, **metadata: Any) -> None:
         meta = {"utter_action": utter, **metadata} if utter else metadata
-        self.add("bot", {"text": text, "data": {}, "metadata": meta}, after_s=0.01)
+        self.add("bot", {"text": text, "data": {}, "metadata": meta}, after_s=after_s)
 
 
 def conversation(
