@@ -124,6 +124,9 @@ def test_the_console_page_after_sign_in(browser: Browser, stores: tuple[Path, st
             "console",
             lambda message: errors.append(message.text) if message.type == "error" else None,
         )
+        # The console links to the insight page; its figures cover all the days here.
+        page.click("#insight-link")
+        expect(page).to_have_url(f"{url}/agent/insight")
         page.goto(f"{url}/agent/insight?days=0")
         check_both_languages(page)
         # The stylesheet applied under the CSP: the English spans are hidden in zh.
