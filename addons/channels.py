@@ -46,8 +46,9 @@ from addons.edge import (
     guess_language,
     is_command,
     neutralise_command,
-    offered_payloads,
+    offered_buttons,
     origin_allowed,
+    payloads_of,
     read_rest_body,
     render_response,
 )
@@ -65,28 +66,39 @@ def domain_responses(request_app: Any) -> dict[str, Any]:
     return dict(getattr(domain, "responses", None) or {})
 
 
+async def last_turn_buttons(app: Any, sender_id: str) -> list[dict[str, str]]:
+    """The buttons the bot offered in its last turn in conversation `sender_id`, read
+    from the tracker store (addons/edge.py offered_buttons); none if it is unreadable."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return []
+    try:
+        tracker = await store.retrieve(sender_id)
+    except Exception as error:  # noqa: BLE001 - unreadable store: nothing was offered
+        logger.warning("edge: tracker unreadable: %s", type(error).__name__)
+        return []
+    if tracker is None:
+        return []
+    tail = []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            tail.append(event.as_dict())
+    return offered_buttons(reversed(tail))
+
+
+async def offered_in_last_turn(app: Any, sender_id: str) -> set[str]:
+    """The payloads of those buttons, as the edge compares them."""
+    return payloads_of(await last_turn_buttons(app, sender_id))
+
+
 async def plain_text(app: Any, sender_id: str, text: str) -> str:
     """`text`, or plain text if it is a command the bot did not offer in its last turn."""
     if not is_command(text):
         return text
-    payloads: set[str] = set()
-    agent = getattr(getattr(app, "ctx", None), "agent", None)
-    store = getattr(agent, "tracker_store", None)
-    if store is not None:
-        try:
-            tracker = await store.retrieve(sender_id)
-        except Exception as error:  # noqa: BLE001 - unreadable store: offer nothing
-            logger.warning("edge: tracker unreadable: %s", type(error).__name__)
-            tracker = None
-        if tracker is not None:
-            tail = []
-            for event in reversed(tracker.events):
-                if isinstance(event, UserUttered):
-                    break
-                if isinstance(event, BotUttered):
-                    tail.append(event.as_dict())
-            payloads = offered_payloads(reversed(tail))
-    plain = neutralise_command(text, payloads)
+    plain = neutralise_command(text, await offered_in_last_turn(app, sender_id))
     if plain != text:
         logger.info("edge: command syntax from a shopper taken as text")
     return plain

@@ -178,26 +178,40 @@ def _unescape_json_fragment(fragment: str) -> str:
 # ---------------------------------------------------------------- commands
 
 
-def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Button payloads of the bot's messages since the shopper's last message (Rasa's
-    buttons and those of ShopMate's cards)."""
-    payloads: set[str] = set()
+def offered_buttons(events: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The buttons of the bot's messages since the shopper's last message, in the order
+    they were sent (Rasa's buttons and quick replies, and those of ShopMate's cards):
+    what a pressed button or a numbered choice may stand for."""
+    tail: list[Mapping[str, Any]] = []
     for event in reversed(list(events)):
         kind = event.get("event")
         if kind == "user":
             break
         if kind == "bot":
-            data = event.get("data") or {}
-            rich = rich_messages.extract(data.get("custom"))
-            rich_buttons = rich_messages.buttons_of(rich) if rich else []
-            for button in [
-                *(data.get("buttons") or []),
-                *(data.get("quick_replies") or []),
-                *rich_buttons,
-            ]:
-                if isinstance(button, dict) and isinstance(button.get("payload"), str):
-                    payloads.add(button["payload"].strip())
-    return payloads
+            tail.append(event.get("data") or {})
+    buttons: list[dict[str, str]] = []
+    for data in reversed(tail):
+        rich = rich_messages.extract(data.get("custom"))
+        for button in [
+            *(data.get("buttons") or []),
+            *(data.get("quick_replies") or []),
+            *(rich_messages.buttons_of(rich) if rich else []),
+        ]:
+            if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                buttons.append(
+                    {"title": str(button.get("title", "")), "payload": button["payload"]}
+                )
+    return buttons
+
+
+def payloads_of(buttons: Iterable[Mapping[str, str]]) -> set[str]:
+    """The payloads of `buttons`, as a shopper's command is compared with them."""
+    return {button["payload"].strip() for button in buttons}
+
+
+def offered_payloads(events: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Button payloads of the bot's messages since the shopper's last message."""
+    return payloads_of(offered_buttons(events))
 
 
 def is_command(text: str) -> bool:

@@ -27,13 +27,12 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -50,7 +49,6 @@ from addons.edge import (
 )
 from addons.platforms.dedupe import CallbackDeduplicator
 from addons.settings import PlatformSettings, platform_settings
-from shopmate import payloads
 
 logger = logging.getLogger(__name__)
 
@@ -331,59 +329,6 @@ class Verdict:
     status: int
     body: Any = ""
     message: Inbound | None = None
-
-
-async def read_body(request: Request, limit: int = MAX_CALLBACK_BYTES) -> bytes | None:
-    """The body of a streamed request, or None when it is over `limit` (the rest is
-    read and dropped, never kept)."""
-    kept = bytearray()
-    over = False
-    while True:
-        chunk = await request.stream.read()
-        if chunk is None:
-            break
-        if len(kept) + len(chunk) > limit:
-            over = True
-        elif not over:
-            kept += chunk
-    return None if over else bytes(kept)
-
-
-def turn_buttons(events: Iterable[Any]) -> list[dict[str, str]]:
-    """The buttons of the bot's last turn, in the order they were sent (Rasa's buttons
-    and those of ShopMate's payloads): what a numbered choice refers to."""
-    tail: list[dict[str, Any]] = []
-    for event in reversed(list(events)):
-        if isinstance(event, UserUttered):
-            break
-        if isinstance(event, BotUttered):
-            tail.append(event.data or {})
-    buttons: list[dict[str, str]] = []
-    for data in reversed(tail):
-        rich = payloads.extract(data.get("custom"))
-        for button in [
-            *(data.get("buttons") or []),
-            *(data.get("quick_replies") or []),
-            *(payloads.buttons_of(rich) if rich else []),
-        ]:
-            if isinstance(button, dict) and isinstance(button.get("payload"), str):
-                buttons.append(
-                    {"title": str(button.get("title", "")), "payload": button["payload"]}
-                )
-    return buttons
-
-
-async def offered_buttons(app: Any, sender_id: str) -> list[dict[str, str]]:
-    agent = getattr(getattr(app, "ctx", None), "agent", None)
-    store = getattr(agent, "tracker_store", None)
-    if store is None:
-        return []
-    try:
-        tracker = await store.retrieve(sender_id)
-    except Exception as error:  # noqa: BLE001 - unreadable store: nothing was offered
-        logger.warning("platform: tracker unreadable: %s", type(error).__name__)
-        return []
-    return turn_buttons(tracker.events) if tracker is not None else []
 
 
 def not_found() -> HTTPResponse:

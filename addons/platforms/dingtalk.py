@@ -41,6 +41,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.platforms.china_common import (
+    MAX_CALLBACK_BYTES,
     ChinaPlatformInput,
     Finder,
     HttpClient,
@@ -51,10 +52,10 @@ from addons.platforms.china_common import (
     fresh,
     id_part,
     not_found,
-    read_body,
     reply_language,
     split_utf8,
 )
+from addons.platforms.gate import read_body
 from addons.platforms.rich import RichOutputMixin
 from addons.settings import PlatformSettings, csv_values
 from shopmate import payloads
@@ -309,7 +310,7 @@ class DingTalkInput(ChinaPlatformInput):
 
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
-            body = await read_body(request)
+            body = await read_body(request, MAX_CALLBACK_BYTES)
             if not self.enabled:
                 return not_found()
             if body is None:

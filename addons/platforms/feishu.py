@@ -41,6 +41,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.platforms.china_common import (
+    MAX_CALLBACK_BYTES,
     ChinaPlatformInput,
     Finder,
     HttpClient,
@@ -53,10 +54,10 @@ from addons.platforms.china_common import (
     id_part,
     not_found,
     plain_part,
-    read_body,
     reply_language,
     split_utf8,
 )
+from addons.platforms.gate import read_body
 from addons.platforms.rich import RichOutputMixin
 from addons.settings import PlatformSettings
 from shopmate import payloads
@@ -433,7 +434,7 @@ class FeishuInput(ChinaPlatformInput):
 
         @webhook.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
-            body = await read_body(request)
+            body = await read_body(request, MAX_CALLBACK_BYTES)
             if not self.enabled:
                 return not_found()
             if body is None:

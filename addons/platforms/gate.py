@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
-from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -26,7 +25,6 @@ from addons.edge import (
     RateLimiter,
     check_text,
     guess_language,
-    offered_payloads,
     render_response,
 )
 from addons.platforms.dedupe import CallbackDeduplicator
@@ -80,29 +78,6 @@ def json_object(body: bytes) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
-
-
-async def offered_by_bot(app: Any, sender_id: str) -> set[str]:
-    """Payloads of the buttons the bot offered since the shopper's last message (Rasa's
-    buttons and quick replies, and those of ShopMate's cards: addons/edge.py)."""
-    agent = getattr(getattr(app, "ctx", None), "agent", None)
-    store = getattr(agent, "tracker_store", None)
-    if store is None:
-        return set()
-    try:
-        tracker = await store.retrieve(sender_id)
-    except Exception as error:  # noqa: BLE001 - unreadable store: nothing was offered
-        logger.warning("platforms: tracker unreadable: %s", type(error).__name__)
-        return set()
-    if tracker is None:
-        return set()
-    tail: list[dict[str, Any]] = []
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            break
-        if isinstance(event, BotUttered):
-            tail.append(event.as_dict())
-    return offered_payloads(reversed(tail))
 
 
 def chosen_payload(value: str, offered: set[str]) -> str | None:

@@ -41,6 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.channels import offered_in_last_turn
 from addons.edge import UNREADABLE_RESPONSE, EdgeSettings
 from addons.platforms.gate import (
     OnNewMessage,
@@ -48,7 +49,6 @@ from addons.platforms.gate import (
     chosen_payload,
     json_object,
     off_blueprint,
-    offered_by_bot,
     read_body,
 )
 from addons.platforms.rich import RichOutputMixin
@@ -429,7 +429,7 @@ class ShopMateFacebookInput(FacebookInput):
             return
         await output.send_action(psid, "typing_on")
         if button is not None:
-            payload = chosen_payload(button, await offered_by_bot(app, psid))
+            payload = chosen_payload(button, await offered_in_last_turn(app, psid))
             if payload is not None:
                 await self.gate.handle(app, on_new_message, output, psid, payload, trusted=True)
                 return

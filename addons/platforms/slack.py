@@ -43,6 +43,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from addons.channels import offered_in_last_turn
 from addons.edge import EdgeSettings
 from addons.platforms.gate import (
     OnNewMessage,
@@ -50,7 +51,6 @@ from addons.platforms.gate import (
     chosen_payload,
     json_object,
     off_blueprint,
-    offered_by_bot,
     read_body,
 )
 from addons.platforms.rich import RichOutputMixin
@@ -407,7 +407,7 @@ class ShopMateSlackInput(SlackInput):
         value: str,
         title: str | None,
     ) -> None:
-        payload = chosen_payload(value, await offered_by_bot(app, sender))
+        payload = chosen_payload(value, await offered_in_last_turn(app, sender))
         if payload is not None:
             await self.gate.handle(app, on_new_message, output, sender, payload, trusted=True)
         elif isinstance(title, str) and title.strip():

@@ -42,6 +42,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.channels import offered_in_last_turn
 from addons.edge import (
     UNREADABLE_RESPONSE,
     EdgeSettings,
@@ -52,7 +53,6 @@ from addons.platforms.gate import (
     chosen_payload,
     json_object,
     off_blueprint,
-    offered_by_bot,
     read_body,
 )
 from addons.platforms.rich import RichOutputMixin
@@ -395,7 +395,7 @@ class ShopMateTelegramInput(TelegramInput):
         gate = self.gate
         if inbound.callback_id is not None:
             payload = chosen_payload(
-                inbound.text or "", await offered_by_bot(app, inbound.sender_id)
+                inbound.text or "", await offered_in_last_turn(app, inbound.sender_id)
             )
             try:
                 await output.answer_callback_query(

@@ -37,7 +37,9 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.channels import last_turn_buttons
 from addons.platforms.china_common import (
+    MAX_CALLBACK_BYTES,
     ChinaPlatformInput,
     Finder,
     HttpClient,
@@ -49,12 +51,11 @@ from addons.platforms.china_common import (
     fresh,
     id_part,
     not_found,
-    offered_buttons,
     plain_part,
-    read_body,
     reply_language,
     split_utf8,
 )
+from addons.platforms.gate import read_body
 from addons.platforms.rich import RichOutputMixin
 from addons.settings import PlatformSettings
 from shopmate import payloads
@@ -419,7 +420,7 @@ class WeComInput(ChinaPlatformInput):
         number = text.strip()
         if not number.isdecimal() or len(number) > 2:
             return text
-        buttons = await offered_buttons(app, sender_id)
+        buttons = await last_turn_buttons(app, sender_id)
         index = int(number)
         if 1 <= index <= len(buttons):
             return buttons[index - 1]["payload"]
@@ -430,7 +431,7 @@ class WeComInput(ChinaPlatformInput):
 
         @webhook.route("/webhook", methods=["GET", "POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
-            body = await read_body(request)
+            body = await read_body(request, MAX_CALLBACK_BYTES)
             if not self.enabled:
                 return not_found()
             args = {

@@ -1043,8 +1043,8 @@ async def check_wecom_rendering() -> None:
     from rasa.shared.core.events import BotUttered, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
+    from addons.edge import offered_buttons
     from addons.platforms import wecom
-    from addons.platforms.china_common import turn_buttons
 
     http = FakeHttp()
     api = wecom.WeComApi(connector(wecom.WeComInput, WECOM_ENV).settings, http)
@@ -1076,7 +1076,7 @@ async def check_wecom_rendering() -> None:
         for m in sample_messages()
     ]
     tracker = DialogueStateTracker.from_events("wecom:ww1234567890abcdef:zhangsan", events)
-    offered = turn_buttons(tracker.events)
+    offered = offered_buttons([event.as_dict() for event in tracker.events])
     assert next(b["payload"] for b in offered) == '/add_to_cart{"product_code":"P00001"}'
     assert offered[6]["payload"] == "/affirm", offered
     assert len(offered) == 8, offered

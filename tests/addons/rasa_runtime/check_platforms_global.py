@@ -18,6 +18,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from addons.channels import offered_in_last_turn
 from addons.edge import EdgeSettings
 from addons.platforms import gate, messenger, slack, telegram
 from addons.settings import platform_settings
@@ -556,7 +557,7 @@ def check_gate() -> None:
         await telegram_gate.handle(app, on_new_message, sent, "42", ADD["payload"])
         assert [m.text for m in got] == ["／restart", "/check_order_status", ADD["payload"]]
         assert all(m.metadata is None and m.input_channel == "telegram" for m in got), "guests"
-        assert await gate.offered_by_bot(app, "42") == {"/check_order_status", ADD["payload"]}
+        assert await offered_in_last_turn(app, "42") == {"/check_order_status", ADD["payload"]}
         # Over-long text is answered by the edge and never reaches Rasa; so is a 4th
         # message inside the limit's minute.
         got.clear()
