@@ -6,6 +6,7 @@ a `make run` that may be up on the default ports.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -349,8 +350,8 @@ PLATFORM_SECRETS: dict[str, str] = {
     "WECOM_CORP_ID": "ww1234567890abcdef",
     "WECOM_AGENT_ID": "1000002",
     "WECOM_SECRET": secrets.token_urlsafe(24),
-    "WECOM_TOKEN": "QDG6eK",
-    "WECOM_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+    "WECOM_TOKEN": secrets.token_urlsafe(12),
+    "WECOM_AES_KEY": base64.b64encode(secrets.token_bytes(32)).decode().rstrip("="),
     "FEISHU_APP_ID": "cli_a1b2c3d4e5f6",
     "FEISHU_APP_SECRET": secrets.token_urlsafe(24),
     "FEISHU_VERIFICATION_TOKEN": secrets.token_urlsafe(16),
