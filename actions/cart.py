@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.support.conversation import entity_values, message_text, shopper_language
-from actions.support.formatting import joined, money, variant_label
+from actions.support.formatting import joined, money, size_label, variant_label
 from actions.support.identity import logged_in_customer
 from actions.support.products import ProductActionMixin, search_state
 from actions.support.services import Apologised, Lazy, lazy, or_apologise
@@ -118,7 +118,7 @@ class ActionAddToCart(CartMixin, ProductActionMixin, Action):
                     "response": "utter_cart_variant_unavailable",
                     "title": title,
                     "wanted": joined(sizes, language),
-                    "options": joined(list(product.sizes), language),
+                    "options": joined([size_label(s, language) for s in product.sizes], language),
                     "focus": product.code,
                 }
             variants = matching

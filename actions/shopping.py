@@ -22,7 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.support.conversation import entity_values, message_text, shopper_language
-from actions.support.formatting import category_name, joined, money
+from actions.support.formatting import category_name, joined, money, size_label
 from actions.support.products import (
     SHOWN_RESULTS,
     ProductActionMixin,
@@ -467,7 +467,7 @@ class ActionProductDetail(SearchActionMixin, Action):
             "price": money(product.price_cents),
             "rating": f"{product.rating:.1f}",
             "colors": joined([color_label(c, language) for c in product.colors], language),
-            "sizes": joined(list(product.sizes_in_stock), language),
+            "sizes": joined([size_label(s, language) for s in product.sizes_in_stock], language),
         }
         if material:
             dispatcher.utter_message(response="utter_product_detail", material=material, **values)

@@ -28,6 +28,13 @@ def local_time(moment: datetime | None, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
+def size_label(size: str, language: str) -> str:
+    """A size as the shopper reads it: the catalog's "one-size" is 均码 / one size."""
+    if size == ONE_SIZE:
+        return "均码" if language == "zh" else "one size"
+    return size
+
+
 def variant_label(color: str | None, size: str | None, language: str) -> str:
     """ "白色 M", "black", and for a one-size product with no colour "均码" / "one size"."""
     parts = [color_label(color, language), "" if size in (None, ONE_SIZE) else str(size)]

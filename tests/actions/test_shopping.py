@@ -696,3 +696,23 @@ async def test_on_a_product_page_this_one_means_that_product(
         {},
     )
     assert responses(dispatcher) == ["utter_which_product"]
+
+
+async def test_a_one_size_product_reads_one_size_in_its_details(
+    shop: tuple[Database, ProductSearch], tracker_for: TrackerBuilder
+) -> None:
+    """The catalog's "one-size" is never shown raw: 均码 in Chinese, one size in English."""
+    _, search = shop
+    bag = next(
+        r
+        for r in (search.by_id(i) for i in range(1, 400))
+        if r and r.sizes_in_stock == ("one-size",)
+    )
+    for language, label in (("zh", "均码"), ("en", "one size")):
+        dispatcher = CollectingDispatcher()
+        await ActionProductDetail(search).run(
+            dispatcher,
+            tracker_for("", "ask_product_detail", language, metadata={"page_product": bag.code}),
+            {},
+        )
+        assert dispatcher.messages[0]["sizes"] == label
