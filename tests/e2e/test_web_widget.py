@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,19 @@ CHROMIUM_ARGS = [
 ]
 DOCS_IMAGES = PROJECT_ROOT / "docs" / "images"
 REPLY_S = 60_000  # ms: a first search loads the index and the embedding model
+
+
+def wait_until(page: Page, expression: str, arg: Any = None, timeout_s: float = 20.0) -> None:
+    """Poll `expression` from the test until it is truthy. Playwright's wait_for_function
+    polls with eval inside the page, which the page's CSP (script-src 'self') refuses
+    whenever the first check is false; page.evaluate goes through the debugger instead."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            pytest.fail(f"still false after {timeout_s} s: {expression}")
+        page.wait_for_timeout(50)
+
+
 DESKTOP = {"width": 1100, "height": 800}
 
 
@@ -240,9 +254,7 @@ def test_a_chinese_search_shows_a_carousel_with_images_and_adds_to_cart(
         expect(first.locator(".shopmate-product__title")).to_contain_text("连衣裙")
         image = first.locator("img.shopmate-product__img")
         expect(image).to_have_attribute("src", re.compile(r"/img/P\d+\.svg$"))
-        page.wait_for_function(
-            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
-        )
+        wait_until(page, "img => img.complete && img.naturalWidth > 0", image.element_handle())
         # Its title links to the product's page on this shop.
         href = first.locator(".shopmate-product__title a").get_attribute("href") or ""
         assert re.fullmatch(rf"{re.escape(url)}/product/P\d+", href), href
@@ -284,7 +296,7 @@ def test_an_english_order_status_shows_its_tracking_timeline(
         context = browser.new_context(viewport=DESKTOP)
         page = open_chat(context, f"{url}/")
         page.select_option("#demo-customer", "1")
-        page.wait_for_function("window.ShopMateAuth && window.ShopMateAuth.token")
+        wait_until(page, "() => Boolean(window.ShopMateAuth && window.ShopMateAuth.token)")
         send(page, "Where is my order A1000002?")
         card = page.locator(".shopmate-order")
         expect(card).to_be_visible(timeout=REPLY_S)
@@ -470,7 +482,7 @@ def test_the_shop_and_the_widget_fit_a_360px_phone(browser: Browser, page_url: s
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
     page = open_chat(context, f"{page_url}/")
     # Measured once the panel's opening animation (a small slide) is over.
-    page.wait_for_function("document.getElementById('shopmate-panel').getAnimations().length == 0")
+    wait_until(page, "() => document.getElementById('shopmate-panel').getAnimations().length == 0")
     box = page.locator("#shopmate-panel").bounding_box()
     assert box is not None
     assert box["x"] >= 0
@@ -591,7 +603,7 @@ def test_demo_login_makes_the_widget_a_signed_in_shopper(
         context = browser.new_context()
         page = open_chat(context, f"{url}/")
         page.select_option("#demo-customer", "1")
-        page.wait_for_function("window.ShopMateAuth && window.ShopMateAuth.token")
+        wait_until(page, "() => Boolean(window.ShopMateAuth && window.ShopMateAuth.token)")
         send(page, "what's the status of order A1000001?")
         reply = page.locator(".shopmate-msg.bot").first
         # Proven by the token: the status, not the phone question.
@@ -600,5 +612,5 @@ def test_demo_login_makes_the_widget_a_signed_in_shopper(
         # Still signed in after a reload (the demo keeps the choice for the tab).
         page.reload()
         expect(page.locator("#demo-customer")).to_have_value("1", timeout=10000)
-        page.wait_for_function("window.ShopMateAuth && window.ShopMateAuth.token")
+        wait_until(page, "() => Boolean(window.ShopMateAuth && window.ShopMateAuth.token)")
         context.close()
