@@ -20,7 +20,7 @@ PY := $(ACTIONS_VENV)/bin/python
 NLU_DATA := data/nlu data/stories data/rules
 TRAINING_INPUTS := config.yml domain $(NLU_DATA) addons
 
-.PHONY: help install install-browser env db index train run agent-account shell test lint typecheck validate \
+.PHONY: help install install-browser install-system env db index train run run-prod agent-account shell test lint typecheck validate \
         unit integration rasa-test eval eval-sentiment bench bench-nlu bench-kb bench-search bench-recommend bench-llm bench-install report make-trackers clean
 
 help: ## List the targets
@@ -55,8 +55,14 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 install: $(RASA_VENV)/.installed $(ACTIONS_VENV)/.installed web/node_modules/.installed ## Build both runtimes and the widget's JS
 	@echo "runtimes ready: $(RASA_VENV) (Rasa, Python 3.10), $(ACTIONS_VENV) (actions, Python 3.11)"
 
-install-browser: ## Install Debian's Chromium for the browser tests (needs root)
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; }
+install-browser: install-system ## Alias of install-system (Chromium for the browser tests)
+
+# Debian's packages the project runs: Chromium (browser tests), nginx (the production shape).
+SYSTEM_PACKAGES := chromium chromium-driver fonts-noto-cjk nginx-light
+
+install-system: ## Install Debian's Chromium and nginx (needs root; skipped when present)
+	@{ command -v chromium && test -x /usr/sbin/nginx; } >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; }
 
 env: ## Create .env with random secrets if it does not exist
 	@scripts/ensure_env.sh
@@ -77,8 +83,11 @@ index: $(ACTIONS_VENV)/.installed db ## Build the search indexes and vector cach
 	$(PY) -m shopmate.knowledge
 	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m shopmate.search.products
 
-run: install env db index train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080
-	@scripts/run.sh
+run: install env db index train ## Install, prepare data, train if needed, start everything; page on http://127.0.0.1:8080 (PROFILE=prod: run-prod)
+	@if [ "$(PROFILE)" = prod ]; then $(MAKE) --no-print-directory run-prod; else scripts/run.sh; fi
+
+run-prod: install install-system env db index train ## The production shape: nginx, 2 Rasa (PostgreSQL tracker, Redis lock), 2 action servers (docs/deploy.md)
+	@set -a; . ./.env; set +a; exec $(PY) -m scripts.production run
 
 agent-account: env ## Add an agent to the console at /agent (asks for a name and a password)
 	@read -r -p "agent name: " name && $(PY) -m scripts.agent_account "$$name"
@@ -111,10 +120,10 @@ rasa-test: train ## rasa test on tests/test_stories.yml, prediction errors fail
 unit: $(ACTIONS_VENV)/.installed ## pytest without the slow end-to-end tests
 	$(PY) -m pytest -m "not e2e"
 
-integration: install install-browser train ## pytest end-to-end: real Rasa, action server, browser
+integration: install install-system train ## pytest end-to-end: real Rasa, action server, browser
 	$(PY) -m pytest -m e2e
 
-test: install install-browser lint typecheck validate index train rasa-test ## Everything CI runs
+test: install install-system lint typecheck validate index train rasa-test ## Everything CI runs
 	$(PY) -m pytest
 
 bench: install train ## Latency, throughput, memory beside a stock `rasa init` bot (var/bench/spine.json)

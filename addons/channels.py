@@ -41,10 +41,12 @@ from addons.edge import (
     EdgeSettings,
     RateLimiter,
     Refusal,
+    TurnLedger,
     check_text,
     clean_metadata,
     guess_language,
     is_command,
+    message_id_from,
     neutralise_command,
     offered_buttons,
     origin_allowed,
@@ -53,7 +55,11 @@ from addons.edge import (
     render_response,
 )
 from addons.platforms.rich import RichOutputMixin
+from shopmate.log_redaction import install_redaction
 from shopmate.sessions import SessionTokens
+
+# credentials.yml names these channels: a Rasa without this project's stores redacts too.
+install_redaction()
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +110,44 @@ async def plain_text(app: Any, sender_id: str, text: str) -> str:
     return plain
 
 
+async def earlier_reply(app: Any, sender_id: str, message_id: str) -> list[dict[str, Any]] | None:
+    """The bot's messages after the stored message `message_id`, or None if no such
+    message was stored (its first attempt died before the turn was saved)."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return None
+    try:
+        tracker = await store.retrieve(sender_id)
+    except Exception as error:  # noqa: BLE001 - unreadable: handle the message again
+        logger.warning("edge: tracker unreadable: %s", type(error).__name__)
+        return None
+    found = False
+    messages: list[dict[str, Any]] = []
+    for event in tracker.events if tracker is not None else []:
+        if isinstance(event, UserUttered):
+            if found:
+                break
+            found = event.message_id == message_id
+        elif found and isinstance(event, BotUttered):
+            message = {key: value for key, value in event.message().items() if value}
+            message.pop("timestamp", None)
+            messages.append(message)
+    return messages if found else None
+
+
+async def already_answered(
+    ledger: TurnLedger, app: Any, sender_id: str, message_id: str | None
+) -> list[dict[str, Any]] | None:
+    """What was answered to this message before, if it is one sent again."""
+    if message_id is None or await ledger.first_attempt(sender_id, message_id):
+        return None
+    earlier = await earlier_reply(app, sender_id, message_id)
+    if earlier is not None:
+        logger.info("edge: a message sent again was answered from the tracker")
+    return earlier
+
+
 class AppAwareSocketBlueprint(SocketBlueprint):
     """Rasa's Socket.IO blueprint that remembers the app it is registered on (the
     handlers need the agent's domain and tracker store)."""
@@ -131,6 +175,7 @@ class GuardedRestInput(RestInput):
     def __init__(self, settings: EdgeSettings | None = None) -> None:
         self.settings = settings or EdgeSettings.from_env()
         self.limiter = RateLimiter.from_settings(self.settings)
+        self.ledger = TurnLedger(self.settings.redis_url)
         if not self.settings.rest_token:
             logger.warning("REST channel refuses every request: REST_CHANNEL_TOKEN is not set")
 
@@ -181,8 +226,16 @@ class GuardedRestInput(RestInput):
                     responses, RATE_LIMITED_RESPONSE, guess_language(outcome.text)
                 )
                 return response.json([{"recipient_id": outcome.sender_id, "text": text}])
-            text = await plain_text(request.app, outcome.sender_id, outcome.text)
+            message_id = message_id_from(request.headers.get("x-request-id"))
             collector = CollectingOutputChannel()
+            earlier = await already_answered(
+                self.ledger, request.app, outcome.sender_id, message_id
+            )
+            if earlier is not None:
+                for message in earlier:
+                    await collector.send_response(outcome.sender_id, message)
+                return response.json(collector.messages)
+            text = await plain_text(request.app, outcome.sender_id, outcome.text)
             try:
                 await on_new_message(
                     UserMessage(
@@ -191,6 +244,7 @@ class GuardedRestInput(RestInput):
                         outcome.sender_id,
                         input_channel=self.name(),
                         metadata=outcome.metadata,
+                        message_id=message_id,
                     )
                 )
             except CancelledError:
@@ -224,6 +278,7 @@ class GuardedSocketIOInput(SocketIOInput):
         super().__init__(*args, **kwargs)
         self.settings = settings or EdgeSettings.from_env()
         self.limiter = RateLimiter.from_settings(self.settings)
+        self.ledger = TurnLedger(self.settings.redis_url)
         self.sessions = (
             SessionTokens(self.settings.session_secret) if self.settings.session_secret else None
         )
@@ -329,8 +384,15 @@ class GuardedSocketIOInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
-            text = await plain_text(webhook.app, session_id, text)
+            message_id = message_id_from(data.get("message_id"))
             output = ShopSocketIOOutput(sio, self.bot_message_evt)
+            earlier = await already_answered(self.ledger, webhook.app, session_id, message_id)
+            if earlier is not None:
+                for message in earlier:
+                    await output.send_response(session_id, message)
+                await output.flush_shopmate(session_id)
+                return
+            text = await plain_text(webhook.app, session_id, text)
             await on_new_message(
                 UserMessage(
                     text,
@@ -338,6 +400,7 @@ class GuardedSocketIOInput(SocketIOInput):
                     session_id,
                     input_channel=self.name(),
                     metadata=clean_metadata(metadata),
+                    message_id=message_id,
                 )
             )
             await output.flush_shopmate(session_id)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 import re
 import time
 from collections import defaultdict, deque
@@ -35,6 +36,8 @@ from typing import Any, Protocol
 from addons.language import detect_language
 from addons.settings import EdgeSettings, csv_values
 from shopmate import payloads as rich_messages
+
+logger = logging.getLogger(__name__)
 
 TOO_LONG_RESPONSE = "utter_message_too_long"
 RATE_LIMITED_RESPONSE = "utter_rate_limited"
@@ -264,6 +267,30 @@ class MemoryCounter:
 
 
 @dataclass
+class Outage:
+    """A dependency seen failing: believed down for `retry_s`, then tried again, so a
+    dead Redis costs one failed call per `retry_s`, not one per message."""
+
+    retry_s: float = 5.0
+    clock: Callable[[], float] = time.monotonic
+    down_since: float | None = None
+
+    def is_down(self) -> bool:
+        return self.down_since is not None and self.clock() - self.down_since < self.retry_s
+
+    def mark_down(self) -> bool:
+        """True when this is news (it was up): the caller logs it once."""
+        news = self.down_since is None
+        self.down_since = self.clock()
+        return news
+
+    def mark_up(self) -> bool:
+        news = self.down_since is not None
+        self.down_since = None
+        return news
+
+
+@dataclass
 class RedisCounter:
     """Fixed-window counts shared by every Rasa instance (REDIS_URL)."""
 
@@ -274,13 +301,91 @@ class RedisCounter:
         if self._client is None:
             from redis import asyncio as aioredis
 
-            self._client = aioredis.from_url(self.url)
+            # Short timeouts: a hung Redis must not hold a shopper's message.
+            self._client = aioredis.from_url(
+                self.url, socket_timeout=0.5, socket_connect_timeout=0.5
+            )
         bucket = f"shopmate:rate:{key}:{window_s}:{int(time.time() // window_s)}"
         pipe = self._client.pipeline()
         pipe.incr(bucket)
         pipe.expire(bucket, window_s + 1)
         count, _ = await pipe.execute()
         return int(count)
+
+
+@dataclass
+class FailoverCounter:
+    """Shared counts (Redis) while they can be had, this process's own while not: with
+    Redis down each instance still limits what it sees, nginx still limits per
+    address, and nobody is refused because a counter is unreachable."""
+
+    shared: Counter
+    local: Counter = field(default_factory=MemoryCounter)
+    outage: Outage = field(default_factory=Outage)
+
+    async def hit(self, key: str, window_s: int) -> int:
+        if not self.outage.is_down():
+            try:
+                count = await self.shared.hit(key, window_s)
+            except Exception as error:  # noqa: BLE001 - any Redis failure: count locally
+                if self.outage.mark_down():
+                    logger.warning(
+                        "edge: shared rate limits unreachable (%s); limiting per instance",
+                        type(error).__name__,
+                    )
+            else:
+                if self.outage.mark_up():
+                    logger.warning("edge: shared rate limits are back")
+                return count
+        return await self.local.hit(key, window_s)
+
+
+MESSAGE_ID = re.compile(r"[A-Za-z0-9_\-]{8,64}")
+
+
+def message_id_from(value: Any) -> str | None:
+    """A client's id for a message (nginx's X-Request-ID, the widget's message_id), or
+    None if it is not one: an id only ever names a message within its conversation."""
+    return value if isinstance(value, str) and MESSAGE_ID.fullmatch(value) else None
+
+
+@dataclass
+class TurnLedger:
+    """Which messages some instance has begun to handle, shared through Redis.
+
+    nginx sends a message again to the other instance when the first died while
+    handling it, with the same X-Request-ID; a widget re-sends an unanswered message
+    after reconnecting, with the same message_id. The first attempt claims the id
+    (SET NX, one round trip); a later one finds it claimed and the channel looks in
+    the tracker store: if the turn was stored, its reply is sent again, else the
+    message is handled (the first attempt died before storing anything). Without
+    Redis (one instance, or Redis down) every attempt is a first one.
+    """
+
+    url: str | None
+    ttl_s: int = 600
+    outage: Outage = field(default_factory=Outage)
+    _client: Any = None
+
+    async def first_attempt(self, conversation: str, message_id: str | None) -> bool:
+        if not (self.url and message_id) or self.outage.is_down():
+            return True
+        if self._client is None:
+            from redis import asyncio as aioredis
+
+            self._client = aioredis.from_url(
+                self.url, socket_timeout=0.5, socket_connect_timeout=0.5
+            )
+        try:
+            claimed = await self._client.set(
+                f"shopmate:turn:{conversation}:{message_id}", "1", nx=True, ex=self.ttl_s
+            )
+        except Exception as error:  # noqa: BLE001 - Redis down: handle the message
+            if self.outage.mark_down():
+                logger.warning("edge: turn ledger unreachable (%s)", type(error).__name__)
+            return True
+        self.outage.mark_up()
+        return bool(claimed)
 
 
 @dataclass
@@ -294,7 +399,9 @@ class RateLimiter:
     @classmethod
     def from_settings(cls, settings: EdgeSettings) -> RateLimiter:
         counter: Counter = (
-            RedisCounter(settings.redis_url) if settings.redis_url else MemoryCounter()
+            FailoverCounter(RedisCounter(settings.redis_url))
+            if settings.redis_url
+            else MemoryCounter()
         )
         return cls(
             parse_rates(settings.rate_per_conversation),

@@ -4,7 +4,11 @@ environment. No Rasa imports: tests read it in either runtime.
 - the edge in front of the channels (EdgeSettings: tokens, origins, sizes, rate limits),
 - the stores (TRACKER_DB_URL, TRACKER_SQLITE_PATH, TRACKER_CACHE_CONVERSATIONS,
   REDIS_URL),
-- the NLG's wait for a rephrased response (REPHRASE_TIMEOUT_S),
+- the wait for a custom action (ACTION_TIMEOUT_S, addons/action_failures.py),
+- the NLG's wait for a rephrased response (REPHRASE_TIMEOUT_S), and how long it
+  believes an action server that said it cannot rephrase (REPHRASE_CAPABILITY_TTL_S),
+- what Rasa sends with each action call (ACTION_TRACKER_EVENTS, ACTION_TRACKER_FULL_FOR,
+  ACTION_SEND_DOMAIN; addons/remote_actions.py),
 - the NLU's sentence-embedding model file (SHOPMATE_NLU_EMBEDDING_MODEL),
 - when the bot offers a person (ESCALATE_*, shopmate/support/escalation.py),
 - the messaging platforms' secrets and endpoints (PlatformSettings, addons/platforms/).
@@ -22,6 +26,10 @@ from shopmate.support.escalation import EscalationRules
 DEFAULT_TRACKER_SQLITE_PATH = "var/tracker.db"
 DEFAULT_TRACKER_CACHE_CONVERSATIONS = 500
 DEFAULT_REPHRASE_TIMEOUT_S = 3.5
+DEFAULT_REPHRASE_CAPABILITY_TTL_S = 60.0
+# The longest Rasa waits for one custom action before telling the shopper to try
+# again shortly (addons/action_failures.py): the reply comes within 5 s.
+DEFAULT_ACTION_TIMEOUT_S = 4.0
 NLU_EMBEDDING_MODEL_ENV = "SHOPMATE_NLU_EMBEDDING_MODEL"
 
 
@@ -100,9 +108,63 @@ def shop_public_url(env: Mapping[str, str] | None = None) -> str:
     return (_environ(env).get("SHOP_PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/")
 
 
+def action_timeout_s(env: Mapping[str, str] | None = None) -> float:
+    """How long Rasa waits for a custom action (ACTION_TIMEOUT_S)."""
+    value = float(_environ(env).get("ACTION_TIMEOUT_S") or DEFAULT_ACTION_TIMEOUT_S)
+    return max(0.1, value)
+
+
 def rephrase_timeout_s(env: Mapping[str, str] | None = None) -> float:
     """How long Rasa waits for a rephrased response before sending the template."""
     return float(_environ(env).get("REPHRASE_TIMEOUT_S") or DEFAULT_REPHRASE_TIMEOUT_S)
+
+
+def rephrase_capability_ttl_s(env: Mapping[str, str] | None = None) -> float:
+    """Seconds the NLG skips /rephrase after the action server answered that its
+    generator cannot rephrase (the template backend); then it asks again, so a store
+    that switches LLM_BACKEND is picked up. 0: ask on every marked response."""
+    try:
+        return max(
+            0.0,
+            float(
+                _environ(env).get("REPHRASE_CAPABILITY_TTL_S") or DEFAULT_REPHRASE_CAPABILITY_TTL_S
+            ),
+        )
+    except ValueError:
+        return DEFAULT_REPHRASE_CAPABILITY_TTL_S
+
+
+# The last events of the tracker sent with an action call (0: all, Rasa's default).
+# ~10 events a turn: 120 is the last 12 or so turns, more than any action reads.
+DEFAULT_ACTION_TRACKER_EVENTS = 120
+# Actions that get every event: their transcript goes to the agent.
+DEFAULT_ACTION_TRACKER_FULL_FOR = ("action_handoff", "action_file_complaint")
+
+
+@dataclass(frozen=True)
+class ActionRequestSettings:
+    """What Rasa sends with each custom action call (addons/remote_actions.py)."""
+
+    tracker_events: int = DEFAULT_ACTION_TRACKER_EVENTS
+    full_tracker_actions: tuple[str, ...] = DEFAULT_ACTION_TRACKER_FULL_FOR
+    # False: the domain only to the actions that need it ("needed", the default);
+    # True: to every action, as Rasa does ("always").
+    send_domain_always: bool = False
+
+
+def action_request_settings(env: Mapping[str, str] | None = None) -> ActionRequestSettings:
+    """ACTION_TRACKER_EVENTS (120; 0 = every event), ACTION_TRACKER_FULL_FOR (comma-
+    separated action names, default the handoff and the complaint), ACTION_SEND_DOMAIN
+    ("needed" or "always")."""
+    env = _environ(env)
+    full = env.get("ACTION_TRACKER_FULL_FOR")
+    return ActionRequestSettings(
+        tracker_events=_int(env, "ACTION_TRACKER_EVENTS", DEFAULT_ACTION_TRACKER_EVENTS),
+        full_tracker_actions=(
+            tuple(csv_values(full)) if full is not None else DEFAULT_ACTION_TRACKER_FULL_FOR
+        ),
+        send_domain_always=(env.get("ACTION_SEND_DOMAIN") or "needed").strip().lower() == "always",
+    )
 
 
 def nlu_embedding_model(env: Mapping[str, str] | None = None) -> str | None:

@@ -15,24 +15,41 @@ example the in-memory lock store refusing several Sanic workers) still apply.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit
 
-from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+import redis
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import (
+    LOCK_LIFETIME,
+    InMemoryLockStore,
+    LockError,
+    LockStore,
+    RedisLockStore,
+)
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.events import ActiveLoop, Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from addons import remote_actions
+from addons import action_failures, remote_actions
+from addons.edge import Outage
 from addons.settings import DEFAULT_TRACKER_CACHE_CONVERSATIONS, StoreSettings
+from shopmate.log_redaction import install_redaction
 from shopmate.privacy import next_requested_slot, private_events
 
+logger = logging.getLogger(__name__)
+
 # Every Rasa server of this project loads this module (endpoints.yml names its stores).
+install_redaction()  # no phone, e-mail or token in any log line (shopmate/log_redaction.py)
 remote_actions.install()
+action_failures.install()
 
 
 def sql_store_kwargs(url: str) -> dict[str, Any]:
@@ -187,11 +204,110 @@ class EnvTrackerStore(TrackerStore):
         )
 
 
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+class FailoverLockStore(LockStore):
+    """Rasa's Redis lock store, and this process's own locks while Redis is down.
+
+    A lock only keeps two turns of one conversation from running at once. With Redis
+    down, refusing every message would stop the shop; each instance then locks what it
+    handles itself: a Socket.IO conversation stays on one instance (nginx's sticky
+    hash), and a REST conversation's turns only meet if its server sends two at once.
+    Redis is tried again every few seconds (Outage) and used as soon as it answers.
+    """
+
+    def __init__(self, shared: LockStore, outage: Outage | None = None) -> None:
+        super().__init__()
+        self.shared = shared
+        self.local = InMemoryLockStore()
+        self.outage = outage or Outage()
+
+    def _lost(self, error: Exception) -> None:
+        if self.outage.mark_down():
+            logger.warning(
+                "lock store: Redis unreachable (%s); locking per instance until it is back",
+                type(error).__name__,
+            )
+
+    def _store(self) -> LockStore:
+        return self.local if self.outage.is_down() else self.shared
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        store = self._store()
+        try:
+            ticket = store.issue_ticket(conversation_id, lock_lifetime)
+            acquired = await acquire(store, conversation_id, ticket, wait_time_in_seconds)
+        except (LockError, *REDIS_ERRORS) as error:
+            if store is self.local or not _caused_by_redis(error):
+                raise
+            self._lost(error)
+            store = self.local
+            ticket = store.issue_ticket(conversation_id, lock_lifetime)
+            acquired = await acquire(store, conversation_id, ticket, wait_time_in_seconds)
+        else:
+            if store is self.shared and self.outage.mark_up():
+                logger.warning("lock store: Redis is back")
+        try:
+            yield acquired
+        finally:
+            try:
+                store.cleanup(conversation_id, ticket)
+            except REDIS_ERRORS as error:  # its ticket lapses by itself in Redis
+                self._lost(error)
+
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        return self._store().get_lock(conversation_id)
+
+    def delete_lock(self, conversation_id: str) -> None:
+        self._store().delete_lock(conversation_id)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        self._store().save_lock(lock)
+
+
+async def acquire(store: LockStore, conversation_id: str, ticket: int, wait_s: float) -> TicketLock:
+    """Wait for `ticket`'s turn, as Rasa's LockStore._acquire_lock does, except when
+    the ticket itself lapses while waiting. That happens when the instance holding the
+    lock died (its ticket lives out its lifetime, then ours may be gone too): Rasa 3.6
+    then waits forever, as no ticket it could serve is left. Here the turn goes ahead,
+    its holder being gone."""
+    while True:
+        lock = store.get_lock(conversation_id)
+        if lock is None:
+            return store.create_lock(conversation_id)
+        if not lock.is_locked(ticket):
+            return lock
+        if lock._ticket_for_ticket_number(ticket) is None:
+            logger.warning("lock store: a waiting turn's ticket lapsed; it goes ahead")
+            return lock
+        await asyncio.sleep(wait_s)
+        store.update_lock(conversation_id)
+
+
+def _caused_by_redis(error: BaseException) -> bool:
+    """Rasa wraps a Redis failure while issuing a ticket in a LockError."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, REDIS_ERRORS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class EnvLockStore(LockStore):
-    """Redis lock store from REDIS_URL, else in memory."""
+    """Redis lock store from REDIS_URL (with per-instance locks while Redis is down),
+    else in memory."""
 
     def __new__(cls, **_: Any) -> LockStore:  # type: ignore[misc]
         url = StoreSettings.from_env().redis_url
         if url:
-            return RedisLockStore(**redis_kwargs(url))
+            # 1 s, not Rasa's 10: a hung Redis must not hold every turn for 10 s.
+            return FailoverLockStore(RedisLockStore(**redis_kwargs(url), socket_timeout=1))
         return InMemoryLockStore()

@@ -545,6 +545,9 @@ def main(argv: list[str] | None = None) -> None:
         from demo_login import DemoLogin  # the project's code: only with --demo-login
 
         demo_login = DemoLogin.from_settings()
+    from shopmate.log_redaction import install_redaction
+
+    install_redaction()  # no phone, e-mail or token in any log line of the page server
     logging.basicConfig(level=logging.INFO, format="web: %(message)s", stream=sys.stderr)
     extra_routes: list[BaseRoute] = []
     from agent import AgentConsole, ConsoleConfig  # the agent console, when configured

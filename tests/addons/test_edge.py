@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 import pytest
 
 from addons.edge import (
     NEUTRAL_PREFIX,
     EdgeSettings,
+    FailoverCounter,
     MemoryCounter,
+    Outage,
     RateLimiter,
     Refusal,
     ShopperMessage,
+    TurnLedger,
     clean_metadata,
+    message_id_from,
     neutralise_command,
     offered_payloads,
     origin_allowed,
@@ -22,6 +27,7 @@ from addons.edge import (
     render_response,
 )
 from shopmate.sessions import SessionTokens
+from tests.conftest import require_service
 
 SETTINGS = EdgeSettings(max_body_bytes=4096, max_message_chars=1000)
 
@@ -199,3 +205,53 @@ def test_a_card_button_counts_as_offered_and_a_page_product_is_kept() -> None:
     assert card["buttons"][0]["payload"] in offered_payloads(events)
     assert clean_metadata({"page_product": "P00012", "other": "x"}) == {"page_product": "P00012"}
     assert clean_metadata({"page_product": "P" * 40}) == {}
+
+
+# --- dependencies down: Redis ------------------------------------------------------
+
+
+class BrokenCounter:
+    """A shared counter whose Redis is gone: every hit raises, and is counted."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def hit(self, key: str, window_s: int) -> int:
+        self.calls += 1
+        raise ConnectionError("redis down")
+
+
+async def test_with_redis_down_limits_are_kept_per_instance_and_redis_is_retried() -> None:
+    now = [0.0]
+    broken = BrokenCounter()
+    outage = Outage(retry_s=5, clock=lambda: now[0])
+    counter = FailoverCounter(broken, MemoryCounter(lambda: now[0]), outage)
+    limiter = RateLimiter(parse_rates("3/60"), [], counter)
+    # Nobody is refused because Redis is down, and the limit still holds locally.
+    assert [await limiter.allow("c1", None) for _ in range(4)] == [True, True, True, False]
+    assert broken.calls == 1  # believed down: not asked again for every message
+    now[0] = 6.0
+    await limiter.allow("c1", None)
+    assert broken.calls == 2  # tried again after the retry time
+
+
+async def test_the_turn_ledger_claims_a_message_once_and_without_redis_every_time() -> None:
+    import redis
+
+    url = "redis://127.0.0.1:6379/7"
+    require_service("Redis", lambda: redis.Redis.from_url(url, socket_timeout=2).ping())
+    ledger = TurnLedger(url, ttl_s=30)
+    message = f"msg-{secrets.token_hex(8)}"
+    assert await ledger.first_attempt("conversation", message)
+    assert not await ledger.first_attempt("conversation", message)  # sent again
+    assert await ledger.first_attempt("another-conversation", message)  # ids are per conversation
+    assert await ledger.first_attempt("conversation", None)  # no id: nothing to compare
+    down = TurnLedger("redis://127.0.0.1:1/7")
+    assert await down.first_attempt("conversation", message)
+    assert await down.first_attempt("conversation", message)  # without Redis: always handled
+
+
+def test_message_ids_are_short_plain_tokens() -> None:
+    assert message_id_from("0f3a9c2b7d1e4f5a9b8c7d6e5f4a3b2c") == "0f3a9c2b7d1e4f5a9b8c7d6e5f4a3b2c"
+    for bad in (None, 42, "short", "x" * 65, "has space in it", "semi;colon-id"):
+        assert message_id_from(bad) is None
