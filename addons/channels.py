@@ -55,6 +55,7 @@ from addons.edge import (
     render_response,
 )
 from addons.platforms.rich import RichOutputMixin
+from addons.socket_rooms import SharedRoomsManager
 from shopmate.log_redaction import install_redaction
 from shopmate.sessions import SessionTokens
 
@@ -311,10 +312,14 @@ class GuardedSocketIOInput(SocketIOInput):
         return str(environ.get("REMOTE_ADDR") or "unknown")
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        # With REDIS_URL (several instances), an emit reaches the socket on whichever
+        # instance holds it: an agent's reply sent through another instance's API.
+        manager = SharedRoomsManager(self.settings.redis_url) if self.settings.redis_url else None
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=self.origin_allowed,
             max_http_buffer_size=self.settings.max_socket_bytes,
+            client_manager=manager,
         )
         webhook = AppAwareSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

@@ -28,8 +28,8 @@ import json
 import logging
 import re
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -290,6 +290,27 @@ class Outage:
         return news
 
 
+def shared_redis(url: str) -> Any:
+    """An asyncio Redis client for what the instances share. Short timeouts: a hung
+    Redis must not hold a shopper's message."""
+    from redis import asyncio as aioredis
+
+    return aioredis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+async def once_more_on_fresh_connections(client: Any, command: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `command`; if the connection fails, drop the pool and run it once more.
+    After Redis restarts every pooled connection is dead, and each would otherwise
+    fail one command and count as an outage."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        return await command()
+    except RedisConnectionError:
+        await client.connection_pool.disconnect()
+        return await command()
+
+
 @dataclass
 class RedisCounter:
     """Fixed-window counts shared by every Rasa instance (REDIS_URL)."""
@@ -299,18 +320,18 @@ class RedisCounter:
 
     async def hit(self, key: str, window_s: int) -> int:
         if self._client is None:
-            from redis import asyncio as aioredis
-
-            # Short timeouts: a hung Redis must not hold a shopper's message.
-            self._client = aioredis.from_url(
-                self.url, socket_timeout=0.5, socket_connect_timeout=0.5
-            )
+            self._client = shared_redis(self.url)
         bucket = f"shopmate:rate:{key}:{window_s}:{int(time.time() // window_s)}"
-        pipe = self._client.pipeline()
-        pipe.incr(bucket)
-        pipe.expire(bucket, window_s + 1)
-        count, _ = await pipe.execute()
-        return int(count)
+        client = self._client
+
+        async def count() -> Any:
+            pipe = client.pipeline()
+            pipe.incr(bucket)
+            pipe.expire(bucket, window_s + 1)
+            return await pipe.execute()
+
+        hits, _ = await once_more_on_fresh_connections(client, count)
+        return int(hits)
 
 
 @dataclass
@@ -359,33 +380,54 @@ class TurnLedger:
     (SET NX, one round trip); a later one finds it claimed and the channel looks in
     the tracker store: if the turn was stored, its reply is sent again, else the
     message is handled (the first attempt died before storing anything). Without
-    Redis (one instance, or Redis down) every attempt is a first one.
+    Redis (one instance, or Redis down) the claims are this process's own.
     """
 
     url: str | None
     ttl_s: int = 600
     outage: Outage = field(default_factory=Outage)
+    clock: Callable[[], float] = time.monotonic
+    max_local: int = 100_000
     _client: Any = None
+    # This process's own claims: all there is with one instance, and what is left
+    # while Redis is down.
+    _local: OrderedDict[str, float] = field(default_factory=OrderedDict)
 
     async def first_attempt(self, conversation: str, message_id: str | None) -> bool:
-        if not (self.url and message_id) or self.outage.is_down():
+        if not message_id:
             return True
-        if self._client is None:
-            from redis import asyncio as aioredis
+        key = f"shopmate:turn:{conversation}:{message_id}"
+        if self.url and not self.outage.is_down():
+            claimed = await self._claim_shared(key)
+            if claimed is not None:
+                return claimed
+        return self._claim_local(key)
 
-            self._client = aioredis.from_url(
-                self.url, socket_timeout=0.5, socket_connect_timeout=0.5
-            )
+    async def _claim_shared(self, key: str) -> bool | None:
+        if self._client is None:
+            self._client = shared_redis(self.url)
         try:
-            claimed = await self._client.set(
-                f"shopmate:turn:{conversation}:{message_id}", "1", nx=True, ex=self.ttl_s
+            client = self._client
+            claimed = await once_more_on_fresh_connections(
+                client, lambda: client.set(key, "1", nx=True, ex=self.ttl_s)
             )
-        except Exception as error:  # noqa: BLE001 - Redis down: handle the message
+        except Exception as error:  # noqa: BLE001 - Redis down: this process's claims
             if self.outage.mark_down():
                 logger.warning("edge: turn ledger unreachable (%s)", type(error).__name__)
-            return True
+            return None
         self.outage.mark_up()
         return bool(claimed)
+
+    def _claim_local(self, key: str) -> bool:
+        now = self.clock()
+        while self._local and (
+            len(self._local) > self.max_local or next(iter(self._local.values())) < now
+        ):
+            self._local.popitem(last=False)
+        if key in self._local:
+            return False
+        self._local[key] = now + self.ttl_s
+        return True
 
 
 @dataclass

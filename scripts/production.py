@@ -257,6 +257,9 @@ def shape_env(shape: Shape, env: Mapping[str, str]) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         "HF_HUB_OFFLINE": "1",
         "TICKET_LOCK_LIFETIME": str(TICKET_LOCK_LIFETIME_S),
+        # A restarted action server refuses connections until it is warm: nginx sends
+        # its share to the other one meanwhile (shopmate/settings.py).
+        "ACTIONS_WARM_BEFORE_SERVING": "true",
         # Rasa listens on 127.0.0.1 only, so only nginx reaches it and its
         # X-Forwarded-For names the shopper's address (per-address limits).
         "EDGE_TRUST_FORWARDED_FOR": "true",

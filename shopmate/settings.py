@@ -258,6 +258,14 @@ class Settings:
     # Dates in answers are shown in the store's time zone.
     store_timezone: str = field(default_factory=lambda: _env("STORE_TIMEZONE", "Asia/Shanghai"))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    # Build the heavy services (embedding model, indexes, recommender) before taking
+    # connections. Off for `make run` (one server: serve at once, warm in the
+    # background); on in the production shape, where a restarted server that refuses
+    # connections while it warms up is skipped by the balancer instead of answering
+    # its first shoppers late.
+    warm_before_serving: bool = field(
+        default_factory=lambda: _env("ACTIONS_WARM_BEFORE_SERVING", "").lower() in ("1", "true")
+    )
     # Text generation: which backend, which model, the deadline (shopmate/llm).
     generator: GeneratorSettings = field(default_factory=generator_settings)
     # People (shopmate/support).

@@ -246,9 +246,21 @@ async def test_the_turn_ledger_claims_a_message_once_and_without_redis_every_tim
     assert not await ledger.first_attempt("conversation", message)  # sent again
     assert await ledger.first_attempt("another-conversation", message)  # ids are per conversation
     assert await ledger.first_attempt("conversation", None)  # no id: nothing to compare
-    down = TurnLedger("redis://127.0.0.1:1/7")
-    assert await down.first_attempt("conversation", message)
-    assert await down.first_attempt("conversation", message)  # without Redis: always handled
+    # Without Redis (one instance, or Redis down), the claims are this process's own.
+    for ledger in (TurnLedger(None), TurnLedger("redis://127.0.0.1:1/7")):
+        assert await ledger.first_attempt("conversation", message)
+        assert not await ledger.first_attempt("conversation", message)
+
+
+async def test_local_claims_lapse_and_stay_bounded() -> None:
+    now = [0.0]
+    ledger = TurnLedger(None, ttl_s=10, clock=lambda: now[0], max_local=3)
+    assert await ledger.first_attempt("c", "message-0001")
+    now[0] = 11.0
+    assert await ledger.first_attempt("c", "message-0001")  # lapsed: a new message
+    for n in range(2, 8):
+        assert await ledger.first_attempt("c", f"message-000{n}")
+    assert len(ledger._local) <= 4
 
 
 def test_message_ids_are_short_plain_tokens() -> None:

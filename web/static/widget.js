@@ -169,6 +169,9 @@
     connecting: false,
     ready: false,
     outbox: [],
+    // The last message sent and not yet answered: sent again, with the same id, after
+    // a reconnect (an instance that died mid-turn); the server answers it once.
+    unanswered: null,
     typing: null,
     typingTimer: 0,
     sessionId: null,
@@ -856,17 +859,31 @@
   }
 
   function onBotUttered(message) {
+    state.unanswered = null;
     setTyping(false);
     renderBot(message, false);
   }
 
   /* ---------- user messages and the outbox ---------- */
 
-  function emitUserMessage(text) {
+  function newMessageId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return ("0" + b.toString(16)).slice(-2);
+      })
+      .join("");
+  }
+
+  function emitUserMessage(text, messageId) {
+    var id = messageId || newMessageId();
+    state.unanswered = { text: text, id: id };
     state.socket.emit("user_uttered", {
       message: text,
       session_id: state.sessionId,
       metadata: buildMetadata(),
+      message_id: id,
     });
   }
 
@@ -952,6 +969,11 @@
   function onSessionConfirm() {
     showNotice(navigator.onLine === false ? "offline" : "");
     setReady(true);
+    if (state.unanswered) {
+      // Its reply never came: the same message, the same id (answered once).
+      setTyping(true);
+      emitUserMessage(state.unanswered.text, state.unanswered.id);
+    }
     flushOutbox();
   }
 
