@@ -126,8 +126,9 @@ integration: install install-system train ## pytest end-to-end: real Rasa, actio
 test: install install-system lint typecheck validate index train rasa-test ## Everything CI runs
 	$(PY) -m pytest
 
-bench: install train ## Latency, throughput, memory beside a stock `rasa init` bot (var/bench/spine.json)
+bench: install install-system db index train ## Latency, throughput, memory beside a stock `rasa init` bot; the production shape under load (var/bench/spine.json, load.json)
 	$(PY) -m scripts.bench_spine
+	$(PY) -m scripts.bench_load $(BENCH_LOAD_ARGS)
 
 eval: install ## NLU: pipelines compared on the fixed held-out set, 5-fold CV, confusion matrix (var/eval/nlu.json)
 	$(PY) -m scripts.eval_nlu --stock --folds 5

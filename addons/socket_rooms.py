@@ -18,6 +18,7 @@ the lock store it already is, never reachable from outside.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -26,6 +27,9 @@ from socketio import AsyncRedisManager
 from addons.edge import Outage, once_more_on_fresh_connections
 
 logger = logging.getLogger(__name__)
+
+# A hung Redis must not hold a turn's reply: the own sockets already have it.
+PUBLISH_TIMEOUT_S = 1.0
 
 # python-socketio logs every pub/sub message at INFO; only its errors are wanted.
 QUIET = logging.getLogger("addons.socket_rooms.pubsub")
@@ -38,7 +42,10 @@ class SharedRoomsManager(AsyncRedisManager):  # type: ignore[misc]
             url,
             channel="shopmate-socketio",
             logger=QUIET,
-            redis_options={"socket_timeout": 1, "socket_connect_timeout": 1},
+            # No read timeout: the subscriber blocks reading until a message comes (a
+            # timeout would drop and re-open it every second, losing what is sent
+            # meanwhile). A publish is bounded below instead.
+            redis_options={"socket_connect_timeout": 1, "health_check_interval": 30},
         )
         self.outage = Outage()
 
@@ -80,8 +87,11 @@ class SharedRoomsManager(AsyncRedisManager):  # type: ignore[misc]
             "host_id": self.host_id,
         }
         try:
-            await once_more_on_fresh_connections(
-                self.redis, lambda: self.redis.publish(self.channel, _pickled(message))
+            await asyncio.wait_for(
+                once_more_on_fresh_connections(
+                    self.redis, lambda: self.redis.publish(self.channel, _pickled(message))
+                ),
+                timeout=PUBLISH_TIMEOUT_S,
             )
         except Exception as error:  # noqa: BLE001 - Redis down: this instance's own sockets only
             if self.outage.mark_down():

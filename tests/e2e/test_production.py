@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -235,6 +236,27 @@ def test_a_conversation_is_shared_by_both_instances_through_nginx(
             "SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (sender,)
         ).fetchone()
     assert stored == (4,)
+
+
+def test_a_rest_message_sent_again_with_its_request_id_is_handled_once(
+    shape: Shape, domain: dict[str, Any]
+) -> None:
+    """A shop's server retrying with the same X-Request-ID (or nginx retrying on the
+    other instance) gets the same reply, and the turn is in the tracker once."""
+    sender = "prod-retried-request"
+    headers = {
+        "Authorization": f"Bearer {REST_CHANNEL_TOKEN}",
+        "X-Request-ID": secrets.token_hex(16),
+    }
+    body = {"sender": sender, "message": "are you a bot"}
+    url = f"{shape.running.public_url}/webhooks/rest/webhook"
+    first = requests.post(url, json=body, headers=headers, timeout=60).json()
+    second = requests.post(url, json=body, headers=headers, timeout=60).json()
+    assert [m["text"] for m in first] == response_texts(domain, "utter_iamabot", "en")
+    assert [(m.get("text"), m.get("buttons")) for m in second] == [
+        (m.get("text"), m.get("buttons")) for m in first
+    ]
+    assert user_texts(shape, sender) == ["are you a bot"]
 
 
 def test_rasa_http_api_is_not_public(shape: Shape) -> None:

@@ -92,6 +92,32 @@ def test_socketio_conversation_survives_a_reconnect(
     assert actions[-2:] == ["utter_greet", "utter_you_are_welcome"]
 
 
+def test_a_message_sent_again_after_a_reconnect_is_answered_once(
+    shopmate: ShopMate, domain: dict[str, Any]
+) -> None:
+    """The widget sends an unanswered message again, with its id, after reconnecting:
+    the shopper gets the reply, and the conversation holds the message once."""
+    session = SESSIONS.issue()
+    message = {"message": "谢谢", "session_id": session[0], "message_id": secrets.token_hex(16)}
+    client = WidgetClient(shopmate.rasa_url, session)
+    try:
+        client.sio.emit("user_uttered", message)
+        first = client.replies.get(timeout=60)
+    finally:
+        client.close()
+    again = WidgetClient(shopmate.rasa_url, session)
+    try:
+        again.sio.emit("user_uttered", message)
+        second = again.replies.get(timeout=60)
+    finally:
+        again.close()
+    assert first["text"] == second["text"]
+    assert first["text"] in response_texts(domain, "utter_you_are_welcome", "zh")
+    said = [e for e in shopmate.tracker(session[0])["events"] if e["event"] == "user"]
+    assert [e["text"] for e in said] == ["谢谢"]
+    assert shopmate.bot_actions(session[0]).count("utter_you_are_welcome") == 1
+
+
 @pytest.mark.parametrize(
     "metadata",
     [
