@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -272,9 +273,10 @@ def test_the_page_and_its_socket_are_served_through_nginx(shape: Shape) -> None:
     assert "ShopMate" in page.text
 
 
-def test_socketio_polling_stays_on_one_instance(shape: Shape, domain: dict[str, Any]) -> None:
-    """Polling sends a Socket.IO session's requests one by one: without the sticky
-    cookie half of them would reach the instance that never heard of the session."""
+@contextmanager
+def joined_socket(shape: Shape, transport: str) -> Iterator[tuple[Any, str, list[dict[str, Any]]]]:
+    """A widget's socket through nginx, joined to a fresh conversation: yields the
+    client, the conversation id and the list its bot_uttered messages arrive in."""
     session_id, token = SessionTokens(SESSION_SECRET).issue()
     replies: list[dict[str, Any]] = []
     confirmed = threading.Event()
@@ -283,39 +285,32 @@ def test_socketio_polling_stays_on_one_instance(shape: Shape, domain: dict[str, 
     client.on("bot_uttered", replies.append)
     client.connect(
         shape.running.public_url,
-        transports=["polling"],
+        transports=[transport],
         socketio_path="/socket.io",
         headers={"Origin": shape.running.public_url},
     )
     try:
         client.emit("session_request", {"session_id": session_id, "session_token": token})
         assert confirmed.wait(20)
+        yield client, session_id, replies
+    finally:
+        client.disconnect()
+
+
+def test_socketio_polling_stays_on_one_instance(shape: Shape, domain: dict[str, Any]) -> None:
+    """Polling sends a Socket.IO session's requests one by one: without the sticky
+    cookie half of them would reach the instance that never heard of the session."""
+    with joined_socket(shape, "polling") as (client, session_id, replies):
         for n, text in enumerate(["你好", "谢谢", "hello"], start=1):
             client.emit("user_uttered", {"message": text, "session_id": session_id})
             wait_for(lambda n=n: len(replies) >= n, 30, f"reply {n} over polling")
-    finally:
-        client.disconnect()
     assert replies[0]["text"] in response_texts(domain, "utter_greet", "zh")
 
 
 def test_an_agents_reply_reaches_the_shopper_through_either_instance(shape: Shape) -> None:
     """The console sends a person's reply through Rasa's HTTP API, which may land on
     the instance that does not hold the shopper's socket (shared rooms, Redis)."""
-    session_id, token = SessionTokens(SESSION_SECRET).issue()
-    replies: list[dict[str, Any]] = []
-    confirmed = threading.Event()
-    client = socketio.Client(reconnection=False)
-    client.on("session_confirm", lambda _: confirmed.set())
-    client.on("bot_uttered", replies.append)
-    client.connect(
-        shape.running.public_url,
-        transports=["websocket"],
-        socketio_path="/socket.io",
-        headers={"Origin": shape.running.public_url},
-    )
-    try:
-        client.emit("session_request", {"session_id": session_id, "session_token": token})
-        assert confirmed.wait(20)
+    with joined_socket(shape, "websocket") as (_, session_id, replies):
         for n, url in enumerate(shape.running.rasa_urls):
             reply = requests.post(
                 f"{url}/conversations/{session_id}/tracker/events",
@@ -329,8 +324,6 @@ def test_an_agents_reply_reaches_the_shopper_through_either_instance(shape: Shap
             )
             assert reply.status_code == 200
         wait_for(lambda: len(replies) >= 2, 20, "both replies at the shopper's socket")
-    finally:
-        client.disconnect()
     assert sorted(r["text"] for r in replies) == ["客服回复 0", "客服回复 1"]
 
 
