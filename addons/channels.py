@@ -73,18 +73,24 @@ def domain_responses(request_app: Any) -> dict[str, Any]:
     return dict(getattr(domain, "responses", None) or {})
 
 
-async def last_turn_buttons(app: Any, sender_id: str) -> list[dict[str, str]]:
-    """The buttons the bot offered in its last turn in conversation `sender_id`, read
-    from the tracker store (addons/edge.py offered_buttons); none if it is unreadable."""
+async def stored_tracker(app: Any, sender_id: str) -> Any:
+    """Conversation `sender_id` as the tracker store holds it; None if there is none
+    or the store cannot be read (the edge then acts as for a new conversation)."""
     agent = getattr(getattr(app, "ctx", None), "agent", None)
     store = getattr(agent, "tracker_store", None)
     if store is None:
-        return []
+        return None
     try:
-        tracker = await store.retrieve(sender_id)
-    except Exception as error:  # noqa: BLE001 - unreadable store: nothing was offered
+        return await store.retrieve(sender_id)
+    except Exception as error:  # noqa: BLE001 - unreadable store: nothing is known
         logger.warning("edge: tracker unreadable: %s", type(error).__name__)
-        return []
+        return None
+
+
+async def last_turn_buttons(app: Any, sender_id: str) -> list[dict[str, str]]:
+    """The buttons the bot offered in its last turn in conversation `sender_id`, read
+    from the tracker store (addons/edge.py offered_buttons); none if it is unreadable."""
+    tracker = await stored_tracker(app, sender_id)
     if tracker is None:
         return []
     tail = []
@@ -114,15 +120,7 @@ async def plain_text(app: Any, sender_id: str, text: str) -> str:
 async def earlier_reply(app: Any, sender_id: str, message_id: str) -> list[dict[str, Any]] | None:
     """The bot's messages after the stored message `message_id`, or None if no such
     message was stored (its first attempt died before the turn was saved)."""
-    agent = getattr(getattr(app, "ctx", None), "agent", None)
-    store = getattr(agent, "tracker_store", None)
-    if store is None:
-        return None
-    try:
-        tracker = await store.retrieve(sender_id)
-    except Exception as error:  # noqa: BLE001 - unreadable: handle the message again
-        logger.warning("edge: tracker unreadable: %s", type(error).__name__)
-        return None
+    tracker = await stored_tracker(app, sender_id)
     found = False
     messages: list[dict[str, Any]] = []
     for event in tracker.events if tracker is not None else []:

@@ -15,7 +15,6 @@ import os
 import platform
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typing import Any
 
 import requests
 
+from scripts.production import free_port
 from tests.e2e.conftest import stop_process_groups
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,12 +51,6 @@ SHOPMATE_MESSAGES = [
     "谢谢",
     "bye",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:

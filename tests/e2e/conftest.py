@@ -11,7 +11,6 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 import requests
 
+from scripts.production import free_port
 from shopmate.db.models import Base
 from shopmate.db.session import Database
 from shopmate.identity import CustomerTokens
@@ -49,12 +49,6 @@ def customer_metadata(customer_id: int, sender: str, secret: str = "") -> dict[s
     """Metadata a shop's server sends for a signed-in shopper in conversation `sender`."""
     tokens = CustomerTokens(secret or CUSTOMER_TOKEN_SECRET)
     return {"customer_token": tokens.sign(customer_id, sender)}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 
@@ -35,6 +34,7 @@ from addons import action_failures
 from addons.channels import earlier_reply
 from addons.edge import Outage
 from addons.stores import FailoverLockStore, redis_kwargs
+from scripts.production import free_port
 
 # Read by addons/action_failures.py at each call.
 os.environ["ACTION_TIMEOUT_S"] = "0.5"
@@ -48,12 +48,6 @@ SORRY = {
     }
     for language in ("zh", "en")
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Clock:

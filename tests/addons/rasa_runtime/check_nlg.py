@@ -6,7 +6,6 @@ older one that does not say) is asked every time."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from addons.nlg import RephrasingNaturalLanguageGenerator
+from scripts.production import free_port
 
 DOMAIN = Domain.from_dict(
     {
@@ -31,12 +31,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FakeActionServer:
